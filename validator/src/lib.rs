@@ -1,0 +1,17 @@
+//! vhd-validator: the conformance authority for Microsoft VHD images.
+//!
+//! - [`format`]: decode/encode of every on-disk structure (hard disk footer, dynamic disk header,
+//!   parent locators, BAT, sector bitmaps), the CHS geometry algorithm, checksums, timestamps.
+//! - [`rules`]: the rule catalogue (stable codes, severities per profile).
+//! - [`finding`]: the finding data model.
+//! - [`check`]: image and chain validation, one module per rule family.
+//! - [`chain`]: the reference chain reader (parent resolution, `read_at`, extents, digest).
+//! - [`io`]: read-only random access to image bytes.
+#![forbid(unsafe_code)]
+
+pub mod finding;
+pub mod format;
+pub mod rules;
+
+pub use finding::Finding;
+pub use rules::{Code, Family, Profile, Severity};
