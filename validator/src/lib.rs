@@ -10,7 +10,11 @@
 #![forbid(unsafe_code)]
 
 pub mod finding;
+pub mod chain;
+pub mod check;
 pub mod format;
+pub mod io;
+pub mod manifest;
 pub mod rules;
 
 pub use finding::Finding;

@@ -1,0 +1,11 @@
+//! The reference chain reader: what an image (or differencing chain) means, byte for byte.
+//!
+//! - [`resolve`]: finding a differencing disk's parent (locators, parent unicode name,
+//!   search directories), with UUID matching, cycle detection and a depth limit.
+//! - [`reader`]: [`ChainReader`] with `read_at`, allocated extents, a streaming SHA-256 digest
+//!   and sparse raw export.
+
+pub mod reader;
+pub mod resolve;
+
+pub use reader::{ChainReader, Extent, ReadError};

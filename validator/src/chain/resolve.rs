@@ -1,0 +1,1 @@
+//! Parent resolution for differencing disks (to be written).

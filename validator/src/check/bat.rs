@@ -1,0 +1,5 @@
+//! Rules of the `bat` family.
+
+use super::Ctx;
+
+pub(super) fn check(_ctx: &mut Ctx) {}

@@ -1,0 +1,5 @@
+//! Rules of the `file` family.
+
+use super::Ctx;
+
+pub(super) fn check(_ctx: &mut Ctx) {}

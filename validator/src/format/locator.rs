@@ -1,0 +1,261 @@
+//! Parent locator entries (spec §Dynamic Disk Header Format: Parent Locator Entries): eight
+//! 24-byte entries at dynamic disk header bytes 576..768, and the payload encodings they point at.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | platform code |
+//! | 4 | 4 | platform data space (spec: sectors; Hyper-V and VirtualBox store bytes) |
+//! | 8 | 4 | platform data length (bytes) |
+//! | 12 | 4 | reserved |
+//! | 16 | 8 | platform data offset (absolute byte offset in the file) |
+
+use byteorder::{BigEndian, ByteOrder};
+
+/// Size of one parent locator entry in bytes.
+pub const LOCATOR_ENTRY_SIZE: usize = 24;
+
+/// Platform codes (big-endian four-character codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlatformCode {
+    /// 0: no locator.
+    None,
+    /// `Wi2r`: deprecated relative path.
+    Wi2r,
+    /// `Wi2k`: deprecated absolute path.
+    Wi2k,
+    /// `W2ru`: relative path, UTF-16LE.
+    W2ru,
+    /// `W2ku`: absolute path, UTF-16LE.
+    W2ku,
+    /// `Mac `: Mac OS alias blob (deprecated).
+    Mac,
+    /// `MacX`: file URL, UTF-8 (RFC 2396).
+    MacX,
+    /// Anything else.
+    Unknown(u32),
+}
+
+impl PlatformCode {
+    /// Decodes the raw field.
+    pub fn from_raw(v: u32) -> PlatformCode {
+        match v {
+            0 => PlatformCode::None,
+            0x5769_3272 => PlatformCode::Wi2r,
+            0x5769_326B => PlatformCode::Wi2k,
+            0x5732_7275 => PlatformCode::W2ru,
+            0x5732_6B75 => PlatformCode::W2ku,
+            0x4D61_6320 => PlatformCode::Mac,
+            0x4D61_6358 => PlatformCode::MacX,
+            o => PlatformCode::Unknown(o),
+        }
+    }
+
+    /// The raw field value.
+    pub fn raw(self) -> u32 {
+        match self {
+            PlatformCode::None => 0,
+            PlatformCode::Wi2r => 0x5769_3272,
+            PlatformCode::Wi2k => 0x5769_326B,
+            PlatformCode::W2ru => 0x5732_7275,
+            PlatformCode::W2ku => 0x5732_6B75,
+            PlatformCode::Mac => 0x4D61_6320,
+            PlatformCode::MacX => 0x4D61_6358,
+            PlatformCode::Unknown(o) => o,
+        }
+    }
+
+    /// The four-character name (`W2ku`), or `0x........` for unknown codes and `none` for 0.
+    pub fn name(self) -> String {
+        match self {
+            PlatformCode::None => "none".into(),
+            PlatformCode::Unknown(o) => format!("{o:#010x}"),
+            k => String::from_utf8_lossy(&k.raw().to_be_bytes()).into_owned(),
+        }
+    }
+
+    /// Whether the spec marks the code deprecated (Wi2r, Wi2k, Mac).
+    pub fn is_deprecated(self) -> bool {
+        matches!(self, PlatformCode::Wi2r | PlatformCode::Wi2k | PlatformCode::Mac)
+    }
+
+    /// Whether this project can decode and follow the payload (W2ku, W2ru, MacX).
+    pub fn is_resolvable(self) -> bool {
+        matches!(self, PlatformCode::W2ru | PlatformCode::W2ku | PlatformCode::MacX)
+    }
+}
+
+/// One decoded parent locator entry, fields as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ParentLocatorEntry {
+    /// Bytes 0..4, raw.
+    pub platform_code: u32,
+    /// Bytes 4..8: space reserved for the payload (sectors per the spec; bytes in practice).
+    pub platform_data_space: u32,
+    /// Bytes 8..12: payload length in bytes.
+    pub platform_data_length: u32,
+    /// Bytes 12..16: must be zero.
+    pub reserved: u32,
+    /// Bytes 16..24: absolute byte offset of the payload.
+    pub platform_data_offset: u64,
+}
+
+impl ParentLocatorEntry {
+    /// Decodes 24 bytes.
+    pub fn decode(b: &[u8; LOCATOR_ENTRY_SIZE]) -> ParentLocatorEntry {
+        ParentLocatorEntry {
+            platform_code: BigEndian::read_u32(&b[0..4]),
+            platform_data_space: BigEndian::read_u32(&b[4..8]),
+            platform_data_length: BigEndian::read_u32(&b[8..12]),
+            reserved: BigEndian::read_u32(&b[12..16]),
+            platform_data_offset: BigEndian::read_u64(&b[16..24]),
+        }
+    }
+
+    /// Encodes the fields verbatim.
+    pub fn encode(&self) -> [u8; LOCATOR_ENTRY_SIZE] {
+        let mut b = [0u8; LOCATOR_ENTRY_SIZE];
+        BigEndian::write_u32(&mut b[0..4], self.platform_code);
+        BigEndian::write_u32(&mut b[4..8], self.platform_data_space);
+        BigEndian::write_u32(&mut b[8..12], self.platform_data_length);
+        BigEndian::write_u32(&mut b[12..16], self.reserved);
+        BigEndian::write_u64(&mut b[16..24], self.platform_data_offset);
+        b
+    }
+
+    /// The platform code, decoded.
+    pub fn code(&self) -> PlatformCode {
+        PlatformCode::from_raw(self.platform_code)
+    }
+
+    /// Whether every field is zero.
+    pub fn is_empty(&self) -> bool {
+        *self == ParentLocatorEntry::default()
+    }
+
+    /// The reserved span in bytes if `platform_data_space` counts sectors (the spec).
+    pub fn space_bytes_as_sectors(&self) -> u64 {
+        u64::from(self.platform_data_space) * 512
+    }
+
+    /// The reserved span in bytes if `platform_data_space` counts bytes (Hyper-V, VirtualBox).
+    pub fn space_bytes_as_bytes(&self) -> u64 {
+        u64::from(self.platform_data_space)
+    }
+
+    /// The span this project takes the payload area to occupy, in bytes: blktap's reading
+    /// (`space < 512` means sectors, otherwise bytes), never less than the data length.
+    pub fn effective_span(&self) -> u64 {
+        let space = if self.platform_data_space < 512 {
+            self.space_bytes_as_sectors()
+        } else {
+            self.space_bytes_as_bytes()
+        };
+        space.max(u64::from(self.platform_data_length))
+    }
+}
+
+/// Why a locator payload could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// UTF-16 payload with an odd number of bytes.
+    #[error("UTF-16 payload has an odd length ({0} bytes)")]
+    OddLength(usize),
+    /// Unpaired surrogate in UTF-16.
+    #[error("payload is not valid UTF-16LE (unpaired surrogate)")]
+    BadUtf16,
+    /// Not UTF-8.
+    #[error("payload is not valid UTF-8")]
+    BadUtf8,
+    /// MacX payload without the `file://` scheme.
+    #[error("MacX payload is not a file:// URL")]
+    NotFileUrl,
+    /// Bad percent escape in a URL.
+    #[error("file URL has a bad percent escape")]
+    BadEscape,
+}
+
+/// Decodes a W2ku/W2ru payload: UTF-16 little-endian, no BOM; trailing NULs are dropped.
+pub fn decode_utf16le(bytes: &[u8]) -> Result<String, PayloadError> {
+    if bytes.len() % 2 != 0 {
+        return Err(PayloadError::OddLength(bytes.len()));
+    }
+    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let s = String::from_utf16(&units).map_err(|_| PayloadError::BadUtf16)?;
+    Ok(s.trim_end_matches('\0').to_string())
+}
+
+/// Encodes a path as a W2ku/W2ru payload (UTF-16 little-endian, no terminator).
+pub fn encode_utf16le(path: &str) -> Vec<u8> {
+    path.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+/// Decodes a MacX payload (`file://` URL, UTF-8, percent-escapes) to a path.
+/// `file://localhost/p` and `file:///p` both give `/p`.
+pub fn decode_macx(bytes: &[u8]) -> Result<String, PayloadError> {
+    let s = std::str::from_utf8(bytes).map_err(|_| PayloadError::BadUtf8)?;
+    let s = s.trim_end_matches('\0');
+    let rest = s.strip_prefix("file://").ok_or(PayloadError::NotFileUrl)?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    let mut out = Vec::with_capacity(rest.len());
+    let raw = rest.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'%' {
+            let hex = raw.get(i + 1..i + 3).ok_or(PayloadError::BadEscape)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| PayloadError::BadEscape)?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| PayloadError::BadEscape)?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| PayloadError::BadUtf8)
+}
+
+/// Encodes an absolute path as a MacX payload (`file://` + percent-escaped UTF-8).
+pub fn encode_macx(path: &str) -> Vec<u8> {
+    let mut s = String::from("file://");
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s.into_bytes()
+}
+
+/// Decodes a deprecated Wi2k/Wi2r payload: single-byte characters, read as Latin-1.
+pub fn decode_legacy(bytes: &[u8]) -> String {
+    bytes.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_round_trip() {
+        let p = ".\\dir\\parent é.vhd";
+        assert_eq!(decode_utf16le(&encode_utf16le(p)).as_deref(), Ok(p));
+        assert_eq!(decode_utf16le(&[0x41]), Err(PayloadError::OddLength(1)));
+        assert_eq!(decode_utf16le(&[0x00, 0xD8]), Err(PayloadError::BadUtf16));
+    }
+
+    #[test]
+    fn macx_round_trip() {
+        let p = "/var/lib/images/par ent.vhd";
+        assert_eq!(decode_macx(&encode_macx(p)).as_deref(), Ok(p));
+        assert_eq!(decode_macx(b"file://localhost/a%20b").as_deref(), Ok("/a b"));
+        assert_eq!(decode_macx(b"/a"), Err(PayloadError::NotFileUrl));
+        assert_eq!(decode_macx(b"file:///a%2"), Err(PayloadError::BadEscape));
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(PlatformCode::from_raw(0x5732_6B75), PlatformCode::W2ku);
+        assert_eq!(PlatformCode::W2ku.name(), "W2ku");
+        assert_eq!(PlatformCode::MacX.raw().to_be_bytes(), *b"MacX");
+    }
+}

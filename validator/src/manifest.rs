@@ -1,0 +1,1 @@
+//! The corpus manifest schema (`manifest.json`) and corpus verification (to be written).
