@@ -8,4 +8,9 @@
 pub mod reader;
 pub mod resolve;
 
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
+
 pub use reader::{ChainReader, Extent, ReadError};

@@ -1,1 +1,484 @@
-//! Parent resolution for differencing disks (to be written).
+//! Parent resolution for differencing disks (spec §Dynamic Disk Header Format: Parent Unique
+//! ID, Parent Unicode Name, Parent Locator Entries; §Differencing Hard Disk Image).
+//!
+//! A differencing disk (footer disk type 4) names its parent in three ways: up to eight parent
+//! locators (platform-specific paths stored elsewhere in the file), the parent unicode name in
+//! the dynamic disk header (a file name, sometimes a full path), and the parent unique id, which
+//! must equal the unique id in the parent's hard disk footer. [`resolve_parent`] turns the first
+//! two into candidate files, in this order:
+//!
+//! 1. each `W2ru` locator: a relative Windows path, taken relative to the child's directory
+//!    (a leading `.\` is stripped, `\` becomes `/`);
+//! 2. each `W2ku` locator: an absolute Windows path, tried with the drive letter stripped and
+//!    `\` turned into `/` as an absolute path, then its file name beside the child;
+//! 3. each `MacX` locator: a `file://` URL ([`crate::format::locator::decode_macx`]);
+//! 4. each deprecated `Wi2r` / `Wi2k` locator, read as single-byte text and then treated like
+//!    `W2ru` / `W2ku`;
+//! 5. the parent unicode name's file name beside the child;
+//! 6. in each [`CheckOptions::parent_dirs`] directory: the parent unicode name's file name, then
+//!    each locator's file name.
+//!
+//! The first candidate that exists, has a usable hard disk footer and whose footer unique id
+//! equals the child's parent unique id is the parent. A child whose parent unique id is all zero
+//! (blktap's mark of a raw parent) skips the unique id comparison: the first existing VHD wins.
+//!
+//! [`walk_chain`] follows parents up to the base image with cycle detection (by canonical path
+//! and by footer unique id) and a depth limit ([`CheckOptions::max_depth`], child included). It
+//! is the one walk shared by the chain rules ([`crate::check::chain`]) and the reference reader
+//! ([`super::ChainReader::open`]), so both see the same chain.
+
+use crate::check::locator::{decoded_paths, PAYLOAD_CAP};
+use crate::check::{CheckOptions, Layout};
+use crate::format::locator::decode_legacy;
+use crate::format::{format_uuid, DiskType, DynamicDiskHeader, PlatformCode};
+use crate::io::{FileSource, ReadAt};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Bytes of a locator payload that are read at most (64 KiB); longer payloads are not read.
+pub const MAX_LOCATOR_PAYLOAD: u64 = PAYLOAD_CAP;
+
+/// Byte offset of the parent unique id within the dynamic disk header.
+pub const PARENT_UNIQUE_ID_OFFSET: u64 = 40;
+/// Byte offset of the parent time stamp within the dynamic disk header.
+pub const PARENT_TIMESTAMP_OFFSET: u64 = 56;
+/// Byte offset of the parent unicode name within the dynamic disk header.
+pub const PARENT_NAME_OFFSET: u64 = 64;
+/// Byte offset of parent locator entry 0 within the dynamic disk header (entries are 24 bytes).
+pub const LOCATORS_OFFSET: u64 = 576;
+
+/// Which field of the child's dynamic disk header led to a candidate parent file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FoundBy {
+    /// Parent locator entry `index` with platform code `code`; `beside_child` when only the
+    /// path's file name was found in the child's directory (the `W2ku`/`Wi2k` fallback).
+    Locator {
+        /// Locator entry index, 0..8.
+        index: usize,
+        /// The entry's platform code.
+        code: PlatformCode,
+        /// Whether the path's file name was looked up beside the child instead of the path.
+        beside_child: bool,
+    },
+    /// The parent unicode name, looked up in the child's directory.
+    ParentName,
+    /// A [`CheckOptions::parent_dirs`] directory, with the file name taken from the parent
+    /// unicode name (`locator: None`) or from parent locator entry `locator`.
+    SearchDir {
+        /// The search directory.
+        dir: PathBuf,
+        /// The locator entry whose file name was used, or `None` for the parent unicode name.
+        locator: Option<usize>,
+    },
+}
+
+impl FoundBy {
+    /// Whether the candidate came from a parent locator path itself (not a fallback by name
+    /// or search directory).
+    pub fn is_locator(&self) -> bool {
+        matches!(self, FoundBy::Locator { .. })
+    }
+
+    /// The header field that led to the candidate: (byte offset within the dynamic disk
+    /// header, length in bytes, structure path).
+    pub fn header_field(&self) -> (u64, u64, String) {
+        let locator = |i: usize| (LOCATORS_OFFSET + 24 * i as u64, 24, format!("header.parent_locator[{i}]"));
+        match self {
+            FoundBy::Locator { index, .. } => locator(*index),
+            FoundBy::SearchDir { locator: Some(i), .. } => locator(*i),
+            FoundBy::ParentName | FoundBy::SearchDir { locator: None, .. } => {
+                (PARENT_NAME_OFFSET, 512, "header.parent_unicode_name".to_string())
+            }
+        }
+    }
+}
+
+impl fmt::Display for FoundBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FoundBy::Locator { index, code, beside_child: false } => {
+                write!(f, "parent locator {index} ({})", code.name())
+            }
+            FoundBy::Locator { index, code, beside_child: true } => {
+                write!(f, "the file name of parent locator {index} ({}) beside the child", code.name())
+            }
+            FoundBy::ParentName => f.write_str("the parent unicode name beside the child"),
+            FoundBy::SearchDir { dir, locator: None } => {
+                write!(f, "the parent unicode name in search directory {}", dir.display())
+            }
+            FoundBy::SearchDir { dir, locator: Some(i) } => {
+                write!(f, "the file name of parent locator {i} in search directory {}", dir.display())
+            }
+        }
+    }
+}
+
+/// A file that may be the parent, and how its path was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The path tried.
+    pub path: PathBuf,
+    /// Where the path came from.
+    pub found_by: FoundBy,
+}
+
+/// One decoded parent locator path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocatorPath {
+    /// Locator entry index, 0..8.
+    pub index: usize,
+    /// Platform code of the entry.
+    pub code: PlatformCode,
+    /// The decoded path as stored (Windows separators not yet mapped).
+    pub path: String,
+}
+
+/// Reads and decodes the path of every followable parent locator of `header` (`W2ru`, `W2ku`,
+/// `MacX`, `Wi2r`, `Wi2k`), in entry order. `W2ru`/`W2ku`/`MacX` payloads are decoded by the
+/// locator family's own reader (`check::locator::decoded_paths`), so resolution follows exactly
+/// the paths that family judges; the deprecated single-byte codes are read here the same way.
+/// Payloads longer than [`MAX_LOCATOR_PAYLOAD`] bytes or not wholly inside the file are not
+/// read; entries whose payload cannot be decoded are left out (the locator family reports
+/// them).
+pub fn locator_paths(src: &dyn ReadAt, header: &DynamicDiskHeader) -> Vec<LocatorPath> {
+    let mut out: Vec<LocatorPath> = decoded_paths(src, header)
+        .into_iter()
+        .filter_map(|(index, code, path)| path.ok().map(|path| LocatorPath { index, code, path }))
+        .collect();
+    for (index, loc) in header.parent_locators.iter().enumerate() {
+        let code = loc.code();
+        if !matches!(code, PlatformCode::Wi2r | PlatformCode::Wi2k) {
+            continue;
+        }
+        let len = u64::from(loc.platform_data_length);
+        if len == 0 || len > MAX_LOCATOR_PAYLOAD || !src.contains(loc.platform_data_offset, len) {
+            continue;
+        }
+        let Ok(len) = usize::try_from(len) else { continue };
+        let mut buf = vec![0u8; len];
+        if src.read_exact_at(loc.platform_data_offset, &mut buf).is_ok() {
+            out.push(LocatorPath { index, code, path: decode_legacy(&buf) });
+        }
+    }
+    out.retain(|l| !l.path.is_empty());
+    out.sort_by_key(|l| l.index);
+    out
+}
+
+/// `\` → `/`.
+fn slashes(p: &str) -> String {
+    p.replace('\\', "/")
+}
+
+/// A relative Windows path (`.\dir\p.vhd`) as a path relative to `dir`.
+fn relative_candidate(dir: &Path, p: &str) -> PathBuf {
+    let s = slashes(p);
+    let s = s.strip_prefix("./").unwrap_or(&s);
+    dir.join(s)
+}
+
+/// An absolute Windows path with its drive letter stripped (`C:\d\p.vhd` → `/d/p.vhd`).
+fn absolute_candidate(p: &str) -> PathBuf {
+    let s = slashes(p);
+    let b = s.as_bytes();
+    let s = if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' { &s[2..] } else { &s[..] };
+    if s.starts_with('/') {
+        PathBuf::from(s)
+    } else {
+        PathBuf::from(format!("/{s}"))
+    }
+}
+
+/// The last component of a Windows or POSIX path; `None` for an empty name, `.` or `..`.
+pub fn file_name_of(p: &str) -> Option<String> {
+    let last = p.rsplit(['\\', '/']).next().unwrap_or("");
+    if last.is_empty() || last == "." || last == ".." {
+        None
+    } else {
+        Some(last.to_string())
+    }
+}
+
+/// The directory a child's relative parent paths start from (`.` for a bare file name).
+pub fn child_dir(child: &Path) -> PathBuf {
+    match child.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Every candidate parent path of the differencing disk at `child` (header `header`, locator
+/// paths `locators`), in the order of the module documentation, without duplicate paths.
+pub fn candidates(
+    child: &Path,
+    header: &DynamicDiskHeader,
+    locators: &[LocatorPath],
+    opts: &CheckOptions,
+) -> Vec<Candidate> {
+    let dir = child_dir(child);
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut push = |path: PathBuf, found_by: FoundBy| {
+        if !out.iter().any(|c| c.path == path) {
+            out.push(Candidate { path, found_by });
+        }
+    };
+    let of = |code: PlatformCode| locators.iter().filter(move |l| l.code == code);
+    let loc = |l: &LocatorPath, beside_child: bool| FoundBy::Locator { index: l.index, code: l.code, beside_child };
+    for l in of(PlatformCode::W2ru) {
+        push(relative_candidate(&dir, &l.path), loc(l, false));
+    }
+    for l in of(PlatformCode::W2ku) {
+        push(absolute_candidate(&l.path), loc(l, false));
+        if let Some(name) = file_name_of(&l.path) {
+            push(dir.join(name), loc(l, true));
+        }
+    }
+    for l in of(PlatformCode::MacX) {
+        let p = PathBuf::from(&l.path);
+        push(if p.is_absolute() { p } else { dir.join(p) }, loc(l, false));
+    }
+    for l in of(PlatformCode::Wi2r) {
+        push(relative_candidate(&dir, &l.path), loc(l, false));
+    }
+    for l in of(PlatformCode::Wi2k) {
+        push(absolute_candidate(&l.path), loc(l, false));
+        if let Some(name) = file_name_of(&l.path) {
+            push(dir.join(name), loc(l, true));
+        }
+    }
+    let parent_name = header.parent_name().as_deref().and_then(file_name_of);
+    if let Some(name) = &parent_name {
+        push(dir.join(name), FoundBy::ParentName);
+    }
+    for sdir in &opts.parent_dirs {
+        if let Some(name) = &parent_name {
+            push(sdir.join(name), FoundBy::SearchDir { dir: sdir.clone(), locator: None });
+        }
+        for l in locators {
+            if let Some(name) = file_name_of(&l.path) {
+                push(sdir.join(name), FoundBy::SearchDir { dir: sdir.clone(), locator: Some(l.index) });
+            }
+        }
+    }
+    out
+}
+
+/// A resolved image of a chain: its path, open source and parsed structures.
+pub struct Link {
+    /// The path it was opened by (for a parent: the candidate path that resolved).
+    pub path: PathBuf,
+    /// The canonical path (or `path` when it cannot be canonicalized).
+    pub canonical: PathBuf,
+    /// The image, opened read-only.
+    pub src: FileSource,
+    /// Its structures, as [`Layout::parse`] reads them.
+    pub layout: Layout,
+    /// How it was found from its child (`None` for the child the walk started from).
+    pub found_by: Option<FoundBy>,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link").field("path", &self.path).field("found_by", &self.found_by).finish_non_exhaustive()
+    }
+}
+
+/// A candidate that exists but was not taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// The candidate.
+    pub candidate: Candidate,
+    /// Why it was not taken.
+    pub reason: RejectReason,
+}
+
+/// Why an existing candidate is not the parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The file could not be opened or has no usable hard disk footer (`conectix` cookie).
+    NotVhd(String),
+    /// Its footer unique id (given) differs from the child's parent unique id.
+    UuidMismatch([u8; 16]),
+}
+
+/// The outcome of resolving one differencing disk's parent.
+#[derive(Debug)]
+pub enum Resolution {
+    /// The parent: the first candidate that exists, is a VHD and matches the parent unique id.
+    /// `rejected` lists existing candidates tried before it.
+    Found {
+        /// The parent image.
+        link: Box<Link>,
+        /// Existing candidates that came earlier but were not taken.
+        rejected: Vec<Rejected>,
+    },
+    /// No candidate matched. `rejected` lists the candidates that exist (empty: none exists);
+    /// `tried` every path tried.
+    NotFound {
+        /// Existing candidates and why each was not taken, in candidate order.
+        rejected: Vec<Rejected>,
+        /// Every path tried, in candidate order.
+        tried: Vec<PathBuf>,
+    },
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Resolves the parent of the differencing disk at `child` (bytes `src`, dynamic disk header
+/// `header`) by the candidate order of the module documentation. Never fails: files that do not
+/// exist are skipped, files that exist but are not the parent are listed as rejected.
+pub fn resolve_parent(child: &Path, src: &dyn ReadAt, header: &DynamicDiskHeader, opts: &CheckOptions) -> Resolution {
+    let locators = locator_paths(src, header);
+    let cands = candidates(child, header, &locators, opts);
+    let null_id = header.parent_unique_id == [0u8; 16];
+    let mut rejected = Vec::new();
+    let mut tried = Vec::new();
+    for cand in cands {
+        tried.push(cand.path.clone());
+        match std::fs::metadata(&cand.path) {
+            Ok(m) if m.is_file() => {}
+            _ => continue,
+        }
+        let src = match FileSource::open(&cand.path) {
+            Ok(s) => s,
+            Err(e) => {
+                rejected
+                    .push(Rejected { candidate: cand, reason: RejectReason::NotVhd(format!("cannot be read: {e}")) });
+                continue;
+            }
+        };
+        let layout = Layout::parse(&src);
+        let Some(footer) = layout.footer() else {
+            let why = "has no usable hard disk footer (no \"conectix\" cookie at the end or, for sparse disks, at 0)";
+            rejected.push(Rejected { candidate: cand, reason: RejectReason::NotVhd(why.to_string()) });
+            continue;
+        };
+        if !null_id && footer.unique_id != header.parent_unique_id {
+            let id = footer.unique_id;
+            rejected.push(Rejected { candidate: cand, reason: RejectReason::UuidMismatch(id) });
+            continue;
+        }
+        let canonical = canonical(&cand.path);
+        let link = Link { path: cand.path, canonical, src, layout, found_by: Some(cand.found_by) };
+        return Resolution::Found { link: Box::new(link), rejected };
+    }
+    Resolution::NotFound { rejected, tried }
+}
+
+/// Why a chain walk stopped at its last image.
+#[derive(Debug)]
+pub enum ChainEnd {
+    /// The last image is not a differencing disk: the chain is complete.
+    Complete,
+    /// The last image is a differencing disk without a usable dynamic disk header, so its
+    /// parent cannot be looked for.
+    NoHeader,
+    /// No candidate matched (see [`Resolution::NotFound`]).
+    NotFound {
+        /// Existing candidates and why each was not taken.
+        rejected: Vec<Rejected>,
+        /// Every path tried.
+        tried: Vec<PathBuf>,
+    },
+    /// The parent resolved to an image already in the chain at index `earlier` (0 = child).
+    Cycle {
+        /// The parent as resolved.
+        path: PathBuf,
+        /// How it was found.
+        found_by: FoundBy,
+        /// Index in [`ResolvedChain::links`] of the image it revisits.
+        earlier: usize,
+        /// Whether the revisit was recognised by the footer unique id (not the canonical path).
+        by_unique_id: bool,
+    },
+    /// The chain has [`CheckOptions::max_depth`] images and the last one is still differencing.
+    Depth {
+        /// The limit in force (images, child included).
+        limit: usize,
+    },
+}
+
+impl ChainEnd {
+    /// Whether every image of the chain was resolved.
+    pub fn is_complete(&self) -> bool {
+        matches!(self, ChainEnd::Complete)
+    }
+}
+
+/// A differencing chain as resolved: child first.
+#[derive(Debug)]
+pub struct ResolvedChain {
+    /// The images, child first; each `links[i + 1]` is the parent of `links[i]`.
+    pub links: Vec<Link>,
+    /// Existing candidates rejected before `links[i + 1]` was found (one list per link that has
+    /// a parent; indices match `links`).
+    pub rejected: Vec<Vec<Rejected>>,
+    /// Why the walk stopped at the last link.
+    pub end: ChainEnd,
+}
+
+impl ResolvedChain {
+    /// A one-line explanation of why the chain has no complete meaning (`None` if complete).
+    pub fn problem(&self) -> Option<String> {
+        let last = self.links.last().map(|l| l.path.display().to_string()).unwrap_or_default();
+        match &self.end {
+            ChainEnd::Complete => None,
+            ChainEnd::NoHeader => Some(format!("{last}: differencing disk without a readable dynamic disk header")),
+            ChainEnd::NotFound { rejected, tried } => {
+                if let Some(r) = rejected.first() {
+                    let why = match &r.reason {
+                        RejectReason::NotVhd(why) => why.clone(),
+                        RejectReason::UuidMismatch(id) => {
+                            format!("its unique id {} differs from the parent unique id", format_uuid(id))
+                        }
+                    };
+                    Some(format!("{last}: parent candidate {} rejected: {why}", r.candidate.path.display()))
+                } else {
+                    Some(format!("{last}: parent not found (tried {} paths)", tried.len()))
+                }
+            }
+            ChainEnd::Cycle { path, earlier, .. } => {
+                Some(format!("{last}: parent {} is already image {earlier} of the chain (cycle)", path.display()))
+            }
+            ChainEnd::Depth { limit } => Some(format!("{last}: chain deeper than the limit of {limit} images")),
+        }
+    }
+}
+
+/// Follows the parents of `child` (already opened as `src`) until a non-differencing image, an
+/// unresolvable parent, a cycle or the depth limit. Never fails; see [`ChainEnd`].
+pub fn walk_chain(child: &Path, src: FileSource, opts: &CheckOptions) -> ResolvedChain {
+    let layout = Layout::parse(&src);
+    let first = Link { path: child.to_path_buf(), canonical: canonical(child), src, layout, found_by: None };
+    let limit = opts.max_depth.max(1);
+    let mut links = vec![first];
+    let mut rejected_all = Vec::new();
+    let end = loop {
+        let Some(last) = links.last() else { break ChainEnd::Complete };
+        if last.layout.disk_type() != Some(DiskType::Differencing) {
+            break ChainEnd::Complete;
+        }
+        let Some((_, header)) = &last.layout.header else { break ChainEnd::NoHeader };
+        if links.len() >= limit {
+            break ChainEnd::Depth { limit };
+        }
+        match resolve_parent(&last.path, &last.src, header, opts) {
+            Resolution::NotFound { rejected, tried } => break ChainEnd::NotFound { rejected, tried },
+            Resolution::Found { link, rejected } => {
+                let by_path = links.iter().position(|l| l.canonical == link.canonical);
+                let id = link.layout.footer().map(|f| f.unique_id).filter(|id| *id != [0u8; 16]);
+                let by_id =
+                    id.and_then(|id| links.iter().position(|l| l.layout.footer().is_some_and(|f| f.unique_id == id)));
+                if let Some(earlier) = by_path.or(by_id) {
+                    let found_by = link.found_by.clone().unwrap_or(FoundBy::ParentName);
+                    break ChainEnd::Cycle { path: link.path, found_by, earlier, by_unique_id: by_path.is_none() };
+                }
+                rejected_all.push(rejected);
+                links.push(*link);
+            }
+        }
+    };
+    ResolvedChain { links, rejected: rejected_all, end }
+}

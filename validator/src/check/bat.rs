@@ -1,5 +1,568 @@
-//! Rules of the `bat` family.
+//! Rules of the `bat` family (reference B.4; spec §Block Allocation Table and Data Blocks,
+//! §Dynamic Hard Disk Image): where the blocks named by the block allocation table lie.
+//!
+//! The BAT holds `max table entries` big-endian u32 at the header's table offset; each entry is
+//! the absolute **sector** of a block's sector bitmap, followed by the block's data. A block
+//! therefore occupies `span = bitmap sectors + sectors per block` sectors from its entry.
+//! Only the entries that lie inside the file are examined ([`super::Layout::bat`]).
+//!
+//! Findings about one entry are located at the entry itself (`bat[n]`, 4 bytes at
+//! `table offset + 4n`); the message gives the block's byte range. Per-entry rules list at most
+//! [`MAX_LISTED`] findings each and then one summary finding with the count left out, so a
+//! hostile BAT cannot flood the report. Blocks that end past the end of the file are reported
+//! by the file family (`FILE-TRUNCATED`), not here.
 
-use super::Ctx;
+use super::{Ctx, Region};
+use crate::finding::Finding;
+use crate::format::bat::padded_bat_bytes;
+use crate::format::{BlockGeometry, DynamicDiskHeader, SECTOR_SIZE};
+use crate::rules::Code;
 
-pub(super) fn check(_ctx: &mut Ctx) {}
+/// Most findings one per-entry rule lists before summarising the rest in one finding.
+pub(super) const MAX_LISTED: u64 = 100;
+
+/// 2^32: the first sector a 32-bit BAT entry cannot address.
+const SECTOR_LIMIT: u64 = 1 << 32;
+
+/// Byte offset of BAT entry `n` (saturating).
+fn entry_offset(table_offset: u64, n: u64) -> u64 {
+    table_offset.saturating_add(n.saturating_mul(4))
+}
+
+/// Counts findings of one rule, lists the first [`MAX_LISTED`] and summarises the rest.
+struct Capped {
+    code: Code,
+    count: u64,
+}
+
+impl Capped {
+    fn new(code: Code) -> Capped {
+        Capped { code, count: 0 }
+    }
+
+    /// Records one occurrence; builds and pushes its finding only while under the cap.
+    fn add(&mut self, ctx: &mut Ctx, f: impl FnOnce(Code) -> Finding) {
+        self.count += 1;
+        if self.count <= MAX_LISTED {
+            ctx.push(f(self.code));
+        }
+    }
+
+    /// How many more findings may be listed.
+    fn room(&self) -> u64 {
+        MAX_LISTED.saturating_sub(self.count)
+    }
+
+    /// Records `k` occurrences that are not listed.
+    fn skip(&mut self, k: u64) {
+        self.count = self.count.saturating_add(k);
+    }
+
+    /// Pushes the summary finding (at the BAT, `table_offset`) when some were left out.
+    fn finish(self, ctx: &mut Ctx, table_offset: u64, what: &str) {
+        if self.count > MAX_LISTED {
+            let more = self.count - MAX_LISTED;
+            ctx.report(
+                self.code,
+                table_offset,
+                0,
+                "bat",
+                format!("{} {what} in all; {more} more not listed individually", self.count),
+            );
+        }
+    }
+}
+
+/// Human name of a metadata region of [`super::Layout::metadata_regions`].
+pub(super) fn region_name(r: &Region) -> String {
+    match r.what.as_str() {
+        "footer_copy" => "the hard disk footer copy".into(),
+        "header" => "the dynamic disk header".into(),
+        "bat" => "the BAT".into(),
+        "footer" => "the trailing hard disk footer".into(),
+        other => match other.strip_prefix("header.parent_locator") {
+            Some(rest) => format!("the data of parent locator {}", rest.trim_start_matches('[').trim_end_matches(']')),
+            None => other.to_string(),
+        },
+    }
+}
+
+/// Byte range of a region for messages: `0x200..0x600`.
+pub(super) fn range(start: u64, end: u64) -> String {
+    format!("{start:#x}..{end:#x}")
+}
+
+/// Checks the BAT of a dynamic or differencing disk (reference B.4).
+pub(super) fn check(ctx: &mut Ctx) {
+    let layout = ctx.layout;
+    let Some((_, header)) = &layout.header else {
+        return;
+    };
+    check_padding(ctx, header);
+    check_order(ctx, header.table_offset);
+    check_entries(ctx, header, layout.block);
+    if let Some(g) = layout.block {
+        check_block_overlap(ctx, header.table_offset, g);
+        check_grid(ctx, header.table_offset, g);
+    }
+}
+
+/// BAT-ENTRY-OVERFLOW, BAT-ENTRY-BOUNDS, BAT-ENTRY-OVERLAP-METADATA, BAT-ENTRIES-BEYOND-SIZE.
+///
+/// Without a block geometry only BAT-ENTRY-OVERLAP-METADATA is checked, with the block taken
+/// to be its first sector (the sector bitmap has at least one).
+fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeometry>) {
+    let layout = ctx.layout;
+    let table_offset = header.table_offset;
+    let regions: Vec<Region> = layout.metadata_regions().into_iter().filter(|r| r.what != "footer").collect();
+    let footer_start = layout.footer_start();
+    let file_size = layout.file_size;
+    let span_bytes = g.map_or(SECTOR_SIZE, |g| g.span_bytes());
+    let needed = g.zip(layout.virtual_size()).map(|(g, size)| g.blocks_for(size));
+    let mut overflow = Capped::new(Code::BatEntryOverflow);
+    let mut bounds = Capped::new(Code::BatEntryBounds);
+    let mut meta = Capped::new(Code::BatEntryOverlapMetadata);
+    let mut beyond = Capped::new(Code::BatEntriesBeyondSize);
+    for (n, e) in layout.bat.allocated() {
+        let off = entry_offset(table_offset, n);
+        let path = || format!("bat[{n}]");
+        let start = u64::from(e) * SECTOR_SIZE;
+        let end = start.saturating_add(span_bytes);
+        if let Some(g) = g {
+            let last = u64::from(e) + g.span_sectors();
+            if last > SECTOR_LIMIT {
+                overflow.add(ctx, |c| {
+                    Finding::new(
+                        c,
+                        off,
+                        4,
+                        path(),
+                        format!(
+                            "block {n} starts at sector {e} and spans {} sectors, so it ends at sector {last}: past 2^32, beyond what 32-bit sector numbers address",
+                            g.span_sectors()
+                        ),
+                    )
+                    .actual(e)
+                });
+            }
+            if end > footer_start && end <= file_size {
+                bounds.add(ctx, |c| {
+                    Finding::new(
+                        c,
+                        off,
+                        4,
+                        path(),
+                        format!(
+                            "block {n} occupies bytes {} and overlaps the trailing hard disk footer at {}",
+                            range(start, end),
+                            range(footer_start, file_size)
+                        ),
+                    )
+                    .actual(e)
+                });
+            }
+            if let Some(k) = needed.filter(|&k| n >= k) {
+                beyond.add(ctx, |c| {
+                    Finding::new(
+                        c,
+                        off,
+                        4,
+                        path(),
+                        format!("block {n} is allocated, but the current size needs only {k} blocks (entries 0..{k})"),
+                    )
+                    .expected("0xffffffff")
+                    .actual(e)
+                });
+            }
+        }
+        let block = Region::new(start, span_bytes, String::new());
+        if regions.iter().any(|r| r.overlaps(&block)) {
+            meta.add(ctx, |c| {
+                let hit: Vec<String> = regions
+                    .iter()
+                    .filter(|r| r.overlaps(&block))
+                    .map(|r| format!("{} at {}", region_name(r), range(r.start, r.end)))
+                    .collect();
+                Finding::new(
+                    c,
+                    off,
+                    4,
+                    path(),
+                    format!("block {n} occupies bytes {} and overlaps {}", range(start, end), hit.join(", ")),
+                )
+                .actual(e)
+            });
+        }
+    }
+    overflow.finish(ctx, table_offset, "blocks past sector 2^32");
+    bounds.finish(ctx, table_offset, "blocks overlapping the trailing footer");
+    meta.finish(ctx, table_offset, "blocks overlapping metadata");
+    beyond.finish(ctx, table_offset, "allocated entries past the current size");
+}
+
+/// BAT-BLOCK-OVERLAP: every pair of allocated blocks whose spans share a sector, once per pair.
+///
+/// All blocks have the same span, so after sorting by start sector the blocks a block
+/// overlaps among the earlier ones form a contiguous run just before it: a sweep with two
+/// indices counts every pair in O(n log n) and visits only the [`MAX_LISTED`] pairs it lists.
+fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry) {
+    let span = g.span_sectors();
+    // (start sector, block number): 8 bytes per allocated entry read from the file.
+    let mut blocks: Vec<(u32, u32)> =
+        ctx.layout.bat.allocated().filter_map(|(n, e)| u32::try_from(n).ok().map(|n| (e, n))).collect();
+    blocks.sort_unstable();
+    let mut pairs = Capped::new(Code::BatBlockOverlap);
+    let mut lo = 0usize;
+    for (j, &(ej, nj)) in blocks.iter().enumerate() {
+        while let Some(&(ei, _)) = blocks.get(lo) {
+            if lo < j && u64::from(ej) - u64::from(ei) >= span {
+                lo += 1;
+            } else {
+                break;
+            }
+        }
+        // Build findings only while under the cap; count the rest without visiting them.
+        let earlier = blocks.get(lo..j).unwrap_or(&[]);
+        let listed = usize::try_from(pairs.room()).unwrap_or(usize::MAX).min(earlier.len());
+        for &(ei, ni) in earlier.iter().take(listed) {
+            let (a, b) = if ni < nj { ((ni, ei), (nj, ej)) } else { ((nj, ej), (ni, ei)) };
+            pairs.add(ctx, |c| {
+                let how = if ei == ej {
+                    format!("both entries point at sector {ei}")
+                } else {
+                    format!(
+                        "block {} occupies sectors {}..{} and block {} sectors {}..{}",
+                        a.0,
+                        a.1,
+                        u64::from(a.1) + span,
+                        b.0,
+                        b.1,
+                        u64::from(b.1) + span
+                    )
+                };
+                Finding::new(
+                    c,
+                    entry_offset(table_offset, u64::from(b.0)),
+                    4,
+                    format!("bat[{}]", b.0),
+                    format!("blocks {} and {} overlap: {how}", a.0, b.0),
+                )
+                .actual(b.1)
+            });
+        }
+        pairs.skip((earlier.len() - listed) as u64);
+    }
+    pairs.finish(ctx, table_offset, "overlapping block pairs");
+}
+
+/// BAT-BLOCK-UNALIGNED-GRID: one finding when some allocated block does not start at
+/// `first + k x span` sectors, `first` being the lowest allocated entry.
+fn check_grid(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry) {
+    let span = g.span_sectors();
+    let Some(first) = ctx.layout.bat.allocated().map(|(_, e)| u64::from(e)).min() else {
+        return;
+    };
+    let mut off_grid = ctx.layout.bat.allocated().filter(|&(_, e)| (u64::from(e) - first) % span != 0);
+    let Some((n, e)) = off_grid.next() else {
+        return;
+    };
+    let count = 1 + off_grid.count() as u64;
+    ctx.push(
+        Finding::new(
+            Code::BatBlockUnalignedGrid,
+            entry_offset(table_offset, n),
+            4,
+            format!("bat[{n}]"),
+            format!(
+                "{count} allocated blocks are off the grid of {span}-sector block spans that starts at sector {first}; the first is block {n} at sector {e} ({} sectors past a grid point)",
+                (u64::from(e) - first) % span
+            ),
+        )
+        .actual(e),
+    );
+}
+
+/// BAT-ORDER: one finding when allocated entries do not increase with the block number.
+fn check_order(ctx: &mut Ctx, table_offset: u64) {
+    let mut prev: Option<(u64, u32)> = None;
+    let mut first: Option<(u64, u32, u64, u32)> = None;
+    let mut count = 0u64;
+    for (n, e) in ctx.layout.bat.allocated() {
+        if let Some((pn, pe)) = prev {
+            if e <= pe {
+                count += 1;
+                first.get_or_insert((n, e, pn, pe));
+            }
+        }
+        prev = Some((n, e));
+    }
+    if let Some((n, e, pn, pe)) = first {
+        ctx.push(
+            Finding::new(
+                Code::BatOrder,
+                entry_offset(table_offset, n),
+                4,
+                format!("bat[{n}]"),
+                format!(
+                    "allocated blocks are not in increasing file order: block {n} is at sector {e}, not after block {pn} at sector {pe} ({count} out-of-order blocks in all)"
+                ),
+            )
+            .actual(e),
+        );
+    }
+}
+
+/// BAT-PADDING: the bytes from `table offset + 4 x max table entries` to the end of the padded
+/// BAT (`table offset + roundup(4 x max table entries, 512)`), when they lie inside the file,
+/// are neither all 0x00 nor all 0xFF.
+fn check_padding(ctx: &mut Ctx, header: &DynamicDiskHeader) {
+    let entries = u64::from(header.max_table_entries) * 4;
+    let (Some(start), Some(end)) = (
+        header.table_offset.checked_add(entries),
+        header.table_offset.checked_add(padded_bat_bytes(header.max_table_entries)),
+    ) else {
+        return;
+    };
+    if start >= end || end > ctx.layout.file_size {
+        return;
+    }
+    let mut buf = [0u8; 512];
+    let Some(pad) = usize::try_from(end - start).ok().and_then(|len| buf.get_mut(..len)) else {
+        return;
+    };
+    if ctx.src.read_exact_at(start, pad).is_err() {
+        return;
+    }
+    if pad.iter().all(|&b| b == 0) || pad.iter().all(|&b| b == 0xFF) {
+        return;
+    }
+    let nonzero = pad.iter().filter(|&&b| b != 0).count();
+    ctx.push(Finding::new(
+        Code::BatPadding,
+        start,
+        end - start,
+        "bat.padding",
+        format!(
+            "the {} padding bytes after the last BAT entry are neither all 0x00 nor all 0xFF ({nonzero} non-zero)",
+            end - start
+        ),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{self, TestLocator};
+    use crate::format::{DiskType, UNALLOCATED};
+    use crate::io::ReadAt;
+    use crate::rules::{Code, Family};
+    use byteorder::{BigEndian, ByteOrder};
+    use std::cell::Cell;
+
+    const BS: u32 = 1 << 20;
+    /// Span of a 1 MiB block in sectors: 1 bitmap sector + 2048 data sectors.
+    const SPAN: u32 = 2049;
+
+    fn bat_codes(img: &[u8]) -> Vec<Code> {
+        testutil::family_codes(img, &[Family::Bat])
+    }
+
+    /// Overwrites BAT entry `n` of a builder image (BAT at 1536).
+    fn set_entry(img: &mut [u8], n: usize, v: u32) {
+        BigEndian::write_u32(&mut img[1536 + 4 * n..1540 + 4 * n], v);
+    }
+
+    fn entry(img: &[u8], n: usize) -> u32 {
+        BigEndian::read_u32(&img[1536 + 4 * n..1540 + 4 * n])
+    }
+
+    #[test]
+    fn clean_images_have_no_bat_findings() {
+        assert_eq!(bat_codes(&testutil::dynamic(4 << 20, BS, &[(0, 1), (1, 2), (3, 3)])), vec![]);
+        assert_eq!(bat_codes(&testutil::dynamic(4 << 20, BS, &[])), vec![]);
+        let diff = testutil::differencing(
+            4 << 20,
+            BS,
+            &[(2, 7)],
+            "p.vhd",
+            &[TestLocator::w2ku("C:\\d\\p.vhd"), TestLocator::w2ru(".\\p.vhd")],
+        );
+        assert_eq!(bat_codes(&diff), vec![]);
+    }
+
+    #[test]
+    fn block_overlapping_trailing_footer() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 1)]);
+        // Move block 0 one sector later: its last sector is now the trailing footer.
+        let e = entry(&img, 0);
+        set_entry(&mut img, 0, e + 1);
+        assert_eq!(bat_codes(&img), vec![Code::BatEntryBounds]);
+        // Two sectors later it ends past EOF: FILE-TRUNCATED's business, not BAT-ENTRY-BOUNDS.
+        set_entry(&mut img, 0, e + 2);
+        assert_eq!(bat_codes(&img), vec![]);
+    }
+
+    #[test]
+    fn block_overlapping_metadata_including_entry_zero() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 1), (1, 2)]);
+        set_entry(&mut img, 1, 0);
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let meta: Vec<_> = f.iter().filter(|f| f.code == Code::BatEntryOverlapMetadata).collect();
+        assert_eq!(meta.len(), 1);
+        assert_eq!((meta[0].path.as_str(), meta[0].offset, meta[0].length), ("bat[1]", 1540, 4));
+        assert!(meta[0].message.contains("footer copy") && meta[0].message.contains("BAT"), "{}", meta[0].message);
+        // Entry 0 of block 1 also breaks the file order.
+        assert!(f.iter().any(|f| f.code == Code::BatOrder));
+    }
+
+    #[test]
+    fn block_overlapping_locator_data_is_reported_here() {
+        let mut img = testutil::differencing(4 << 20, BS, &[(0, 1)], "p.vhd", &[TestLocator::w2ku("C:\\p.vhd")]);
+        // Locator area starts right after the 512-byte BAT: sector 4.
+        set_entry(&mut img, 0, 4);
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let m = f.iter().find(|f| f.code == Code::BatEntryOverlapMetadata).expect("finding");
+        assert!(m.message.contains("data of parent locator 0"), "{}", m.message);
+    }
+
+    #[test]
+    fn overlapping_blocks_once_per_pair() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 1), (1, 2), (2, 3)]);
+        let e0 = entry(&img, 0);
+        set_entry(&mut img, 1, e0); // same block as 0
+        set_entry(&mut img, 2, e0 + 100); // overlaps 0 and 1
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let mut pairs: Vec<_> =
+            f.iter().filter(|f| f.code == Code::BatBlockOverlap).map(|f| f.message.clone()).collect();
+        pairs.sort();
+        assert_eq!(pairs.len(), 3, "{pairs:?}");
+        assert!(pairs.iter().any(|m| m.starts_with("blocks 0 and 1") && m.contains("both entries point at")));
+        assert!(pairs.iter().any(|m| m.starts_with("blocks 0 and 2")));
+        assert!(pairs.iter().any(|m| m.starts_with("blocks 1 and 2")));
+        // Adjacent blocks (exactly one span apart) do not overlap.
+        let clean = testutil::dynamic(4 << 20, BS, &[(0, 1), (1, 2)]);
+        assert_eq!(entry(&clean, 1) - entry(&clean, 0), SPAN);
+        assert!(!bat_codes(&clean).contains(&Code::BatBlockOverlap));
+    }
+
+    #[test]
+    fn many_identical_entries_are_capped() {
+        // 65536 entries all pointing at one block: 2 147 450 880 pairs, listed up to the cap
+        // and counted without visiting each pair.
+        let size = 65536u64 * 4096;
+        let mut img = testutil::dynamic(size, 4096, &[(0, 1)]);
+        let e = entry(&img, 0);
+        for n in 1..65536 {
+            set_entry(&mut img, n, e);
+        }
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let n = f.iter().filter(|f| f.code == Code::BatBlockOverlap).count() as u64;
+        assert_eq!(n, super::MAX_LISTED + 1);
+        assert!(f.iter().any(
+            |f| f.code == Code::BatBlockOverlap && f.message.contains("2147450880 overlapping block pairs in all")
+        ));
+    }
+
+    #[test]
+    fn entry_overflow() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[]);
+        set_entry(&mut img, 0, u32::MAX - 10);
+        let c = bat_codes(&img);
+        assert!(c.contains(&Code::BatEntryOverflow), "{c:?}");
+        set_entry(&mut img, 0, u32::MAX - SPAN);
+        assert!(!bat_codes(&img).contains(&Code::BatEntryOverflow));
+    }
+
+    #[test]
+    fn entries_beyond_size() {
+        let mut img = testutil::dynamic(3 << 20, BS, &[(0, 1), (1, 2)]);
+        // Claim 4 entries for a 3-block disk; the 4th entry (inside the padded BAT) is allocated.
+        testutil::edit_header(&mut img, true, |h| h.max_table_entries = 4);
+        let e = entry(&img, 1);
+        set_entry(&mut img, 3, e + SPAN);
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let b: Vec<_> = f.iter().filter(|f| f.code == Code::BatEntriesBeyondSize).collect();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].path, "bat[3]");
+    }
+
+    #[test]
+    fn unaligned_grid_is_one_finding() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 1), (1, 2), (2, 3)]);
+        // Move blocks 1 and 2 one sector later (block 2 then reaches into the footer; that is
+        // another rule): both are off the grid that starts at block 0.
+        let e0 = entry(&img, 0);
+        let (e1, e2) = (entry(&img, 1), entry(&img, 2));
+        set_entry(&mut img, 2, e2 + 1);
+        set_entry(&mut img, 1, e1 + 1);
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let g: Vec<_> = f.iter().filter(|f| f.code == Code::BatBlockUnalignedGrid).collect();
+        assert_eq!(g.len(), 1, "{f:?}");
+        assert!(g[0].message.starts_with("2 allocated blocks"), "{}", g[0].message);
+        assert_eq!(entry(&img, 0), e0);
+    }
+
+    #[test]
+    fn order_is_one_finding() {
+        let img = testutil::dynamic(4 << 20, BS, &[(3, 1), (2, 2), (1, 3), (0, 4)]);
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        let o: Vec<_> = f.iter().filter(|f| f.code == Code::BatOrder).collect();
+        assert_eq!(o.len(), 1);
+        assert!(o[0].message.contains("(3 out-of-order blocks in all)"), "{}", o[0].message);
+        assert_eq!(bat_codes(&img), vec![Code::BatOrder]);
+    }
+
+    #[test]
+    fn padding_mixed_bytes() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[]);
+        // 4 entries = 16 bytes; padding is 1552..2048 (0xFF from the builder).
+        assert_eq!(bat_codes(&img), vec![]);
+        img[1552..2048].fill(0);
+        assert_eq!(bat_codes(&img), vec![]);
+        img[1600] = 0x42;
+        let f = testutil::family_findings(&img, &[Family::Bat]);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].code, f[0].offset, f[0].length), (Code::BatPadding, 1552, 496));
+    }
+
+    /// A source that remembers the largest single read: proves nothing is sized from a field.
+    struct MaxRead<'a> {
+        inner: &'a [u8],
+        max: Cell<usize>,
+    }
+
+    impl ReadAt for MaxRead<'_> {
+        fn len(&self) -> u64 {
+            self.inner.len() as u64
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.max.set(self.max.get().max(buf.len()));
+            self.inner.read_at(offset, buf)
+        }
+    }
+
+    #[test]
+    fn huge_max_table_entries_in_tiny_file() {
+        // 200 entries: the BAT is padded to 1024 bytes, the file is 3 KiB.
+        let mut img = testutil::dynamic(200 << 20, BS, &[]);
+        testutil::edit_header(&mut img, true, |h| h.max_table_entries = u32::MAX);
+        assert_eq!(img.len(), 3072);
+        let src = MaxRead { inner: &img, max: Cell::new(0) };
+        let opts = super::super::CheckOptions::default();
+        let r = super::super::check_image(&src, "t.vhd", &opts);
+        assert!(src.max.get() <= 3072, "largest read {}", src.max.get());
+        // Only the entries before the trailing footer are read; the footer's bytes never count.
+        let l = r.layout.expect("layout");
+        assert_eq!(l.bat.entries.len(), (3072 - 512 - 1536) / 4);
+        assert!(l.bat.entries.iter().all(|&e| e == UNALLOCATED));
+        assert!(r.findings.iter().any(|f| f.code == Code::HeaderMaxTableEntriesLimit || f.code == Code::HeaderTableOffsetBounds));
+        assert!(!r.findings.iter().any(|f| f.code == Code::BatEntriesBeyondSize));
+    }
+
+    #[test]
+    fn differencing_image_is_checked_too() {
+        let mut img = testutil::differencing(4 << 20, BS, &[(0, 1)], "p.vhd", &[TestLocator::w2ku("C:\\p.vhd")]);
+        set_entry(&mut img, 1, 0);
+        assert!(bat_codes(&img).contains(&Code::BatEntryOverlapMetadata));
+        assert_eq!(super::super::Layout::parse(&img).disk_type(), Some(DiskType::Differencing));
+    }
+}

@@ -1,5 +1,428 @@
-//! Rules of the `bitmap` family.
+//! Rules of the `bitmap` family (reference B.5; spec §Block Allocation Table and Data Blocks,
+//! §Read Operation): the sector bitmap of each allocated block, and the data of the sectors
+//! whose bit is clear.
+//!
+//! A block at BAT entry `e` (a sector number) starts with its sector bitmap, `bitmap sectors x
+//! 512` bytes at byte `e x 512`, one bit per data sector, most significant bit first; the data
+//! sectors follow. Only blocks that lie wholly inside the file are examined, and of blocks that
+//! overlap each other (BAT-BLOCK-OVERLAP) only the first in file order, so that every byte of
+//! the file is read at most once: time is linear in the allocated data and memory is bounded by
+//! one bitmap (at most 1 MiB) plus one data buffer of [`DATA_CHUNK`] bytes.
+//!
+//! Each rule reports at most one finding per block, giving the number of sectors concerned and
+//! the first of them.
 
 use super::Ctx;
+use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE};
+use crate::rules::Code;
 
-pub(super) fn check(_ctx: &mut Ctx) {}
+/// Largest read of block data, in bytes (1 MiB); the buffer is allocated once per image.
+pub(super) const DATA_CHUNK: u64 = 1 << 20;
+
+/// Counts the set bits among bits `[from, to)` of `bytes` (MSB first; bits past the slice count
+/// as clear) and returns the count with the index of the first one.
+fn set_bits(bytes: &[u8], from: u64, to: u64) -> (u64, Option<u64>) {
+    scan_bits(bytes, from, to, false)
+}
+
+/// The first and the last clear bit among bits `[from, to)` of `bytes` (MSB first).
+fn clear_bounds(bytes: &[u8], from: u64, to: u64) -> Option<(u64, u64)> {
+    let (_, first) = scan_bits(bytes, from, to, true);
+    Some((first?, last_bit(bytes, from, to, true)?))
+}
+
+/// Mask of bits `[lo, hi)` of one byte, MSB first (`0 <= lo < hi <= 8`).
+fn byte_mask(lo: u64, hi: u64) -> u8 {
+    ((0xFFu16 >> lo) & (0xFFu16 << (8 - hi)) & 0xFF) as u8
+}
+
+/// The byte of the bitmap holding bit `8 x index`, 0 past the slice.
+fn byte_at(bytes: &[u8], index: u64) -> u8 {
+    usize::try_from(index).ok().and_then(|i| bytes.get(i)).copied().unwrap_or(0)
+}
+
+/// The last bit in `[from, to)` that is set (or clear, with `clear`).
+fn last_bit(bytes: &[u8], from: u64, to: u64, clear: bool) -> Option<u64> {
+    let mut bit = to;
+    while bit > from {
+        let byte_index = (bit - 1) / 8;
+        let lo = from.saturating_sub(byte_index * 8);
+        let hi = bit - byte_index * 8;
+        let raw = byte_at(bytes, byte_index);
+        let hits = if clear { !raw } else { raw } & byte_mask(lo, hi);
+        if hits != 0 {
+            return Some(byte_index * 8 + 7 - u64::from(hits.trailing_zeros()));
+        }
+        bit = byte_index * 8;
+    }
+    None
+}
+
+/// Counts bits in `[from, to)` that are set (or clear, with `clear`), and finds the first.
+fn scan_bits(bytes: &[u8], from: u64, to: u64, clear: bool) -> (u64, Option<u64>) {
+    let mut count = 0u64;
+    let mut first = None;
+    let mut bit = from;
+    while bit < to {
+        let byte_index = bit / 8;
+        let lo = bit % 8;
+        let hi = (to - byte_index * 8).min(8);
+        let raw = byte_at(bytes, byte_index);
+        let hits = if clear { !raw } else { raw } & byte_mask(lo, hi);
+        if hits != 0 {
+            count += u64::from(hits.count_ones());
+            first.get_or_insert(byte_index * 8 + u64::from(hits.leading_zeros()));
+        }
+        bit = byte_index * 8 + hi;
+    }
+    (count, first)
+}
+
+/// Blocks to examine, as (first sector, block number), sorted by file offset: allocated,
+/// wholly inside the file, and not overlapping an earlier examined block. Uses 8 bytes per
+/// allocated BAT entry read from the file.
+fn examined_blocks(ctx: &Ctx, g: BlockGeometry) -> Vec<(u32, u32)> {
+    let span = g.span_bytes();
+    let file_size = ctx.layout.file_size;
+    let mut blocks: Vec<(u32, u32)> = ctx
+        .layout
+        .bat
+        .allocated()
+        .filter(|&(_, e)| (u64::from(e) * SECTOR_SIZE).saturating_add(span) <= file_size)
+        .filter_map(|(n, e)| u32::try_from(n).ok().map(|n| (e, n)))
+        .collect();
+    blocks.sort_unstable();
+    let mut next_free = 0u64;
+    blocks.retain(|&(e, _)| {
+        let start = u64::from(e) * SECTOR_SIZE;
+        let keep = start >= next_free;
+        if keep {
+            next_free = start.saturating_add(span);
+        }
+        keep
+    });
+    blocks
+}
+
+/// Checks the sector bitmaps (and, with `read_block_data`, the clear sectors) of a dynamic or
+/// differencing disk (reference B.5).
+pub(super) fn check(ctx: &mut Ctx) {
+    let layout = ctx.layout;
+    let (Some(g), Some(kind), Some(size)) = (layout.block, layout.disk_type(), layout.virtual_size()) else {
+        return;
+    };
+    if layout.header.is_none() {
+        return;
+    }
+    let Ok(bitmap_len) = usize::try_from(g.bitmap_bytes()) else {
+        return;
+    };
+    let blocks = examined_blocks(ctx, g);
+    if blocks.is_empty() {
+        return;
+    }
+    let spb = g.sectors_per_block;
+    let total_sectors = size.div_ceil(SECTOR_SIZE);
+    let last_block = g.blocks_for(size).checked_sub(1);
+    let chunk_sectors = (DATA_CHUNK / SECTOR_SIZE).min(spb);
+    let mut bitmap = vec![0u8; bitmap_len];
+    let mut data = if ctx.opts.read_block_data {
+        vec![0u8; usize::try_from(chunk_sectors * SECTOR_SIZE).unwrap_or(0)]
+    } else {
+        Vec::new()
+    };
+    for (e, n) in blocks {
+        let (n, start) = (u64::from(n), u64::from(e) * SECTOR_SIZE);
+        if ctx.src.read_exact_at(start, &mut bitmap).is_err() {
+            continue;
+        }
+        let path = format!("block[{n}].bitmap");
+        if set_bits(&bitmap, 0, spb).0 == 0 {
+            ctx.report(
+                Code::BitmapEmptyBlock,
+                start,
+                g.bitmap_bytes(),
+                &path,
+                format!("block {n} is allocated but its sector bitmap has no bit set for its {spb} sectors"),
+            );
+        }
+        if Some(n) == last_block {
+            let first_past = total_sectors.saturating_sub(n.saturating_mul(spb));
+            if let (count, Some(first)) = set_bits(&bitmap, first_past, spb) {
+                ctx.report(
+                    Code::BitmapPastEnd,
+                    start + first / 8,
+                    g.bitmap_used_bytes() - first / 8,
+                    &path,
+                    format!(
+                        "{count} bits are set for sectors past the end of the disk ({total_sectors} sectors); the first is sector {first} of block {n}"
+                    ),
+                );
+            }
+        }
+        let bits = g.bitmap_bytes() * 8;
+        if let (count, Some(first)) = set_bits(&bitmap, spb, bits) {
+            ctx.report(
+                Code::BitmapPadding,
+                start + spb / 8,
+                g.bitmap_bytes() - spb / 8,
+                &path,
+                format!(
+                    "{count} bits of the padded sector bitmap past the block's {spb} sectors are set (the first is bit {first})"
+                ),
+            );
+        }
+        if !data.is_empty() {
+            check_clear_sectors(ctx, kind, g, n, start, &bitmap, &mut data);
+        }
+    }
+}
+
+/// BITMAP-ZERO-SECTOR-NONZERO (dynamic) / BITMAP-CLEAR-SECTOR-NONZERO-DIFF (differencing):
+/// reads the data under clear bits in windows of at most `data.len()` bytes, one read per
+/// window that has a clear bit, and reports the block once.
+fn check_clear_sectors(
+    ctx: &mut Ctx,
+    kind: DiskType,
+    g: BlockGeometry,
+    n: u64,
+    start: u64,
+    bitmap: &[u8],
+    data: &mut [u8],
+) {
+    let code = match kind {
+        DiskType::Dynamic => Code::BitmapZeroSectorNonzero,
+        DiskType::Differencing => Code::BitmapClearSectorNonzeroDiff,
+        _ => return,
+    };
+    let window = data.len() as u64 / SECTOR_SIZE;
+    if window == 0 {
+        return;
+    }
+    let data_start = start + g.bitmap_bytes();
+    let bm = SectorBitmap(bitmap);
+    let mut count = 0u64;
+    let mut first_bad: Option<u64> = None;
+    let mut w = 0u64;
+    while w < g.sectors_per_block {
+        let end = (w + window).min(g.sectors_per_block);
+        if let Some((lo, hi)) = clear_bounds(bitmap, w, end) {
+            let len = (hi - lo + 1) * SECTOR_SIZE;
+            let Some(buf) = usize::try_from(len).ok().and_then(|l| data.get_mut(..l)) else {
+                return;
+            };
+            if ctx.src.read_exact_at(data_start + lo * SECTOR_SIZE, buf).is_err() {
+                return;
+            }
+            for (k, sector) in (lo..=hi).zip(buf.chunks_exact(SECTOR_SIZE as usize)) {
+                if !bm.is_set(k) && sector.iter().any(|&b| b != 0) {
+                    count += 1;
+                    first_bad.get_or_insert(k);
+                }
+            }
+        }
+        w = end;
+    }
+    if let Some(k) = first_bad {
+        let what = match kind {
+            DiskType::Dynamic => "must contain zeros on a dynamic disk; readers disagree on their content",
+            _ => "are ignored: readers take these sectors from the parent",
+        };
+        ctx.report(
+            code,
+            data_start + k * SECTOR_SIZE,
+            SECTOR_SIZE,
+            format!("block[{n}].data"),
+            format!(
+                "{count} sectors of block {n} whose bitmap bit is clear hold non-zero bytes; they {what}. The first is sector {k} of the block (disk sector {})",
+                n.saturating_mul(g.sectors_per_block).saturating_add(k)
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{self, TestLocator};
+    use super::{clear_bounds, set_bits, DATA_CHUNK};
+    use crate::io::ReadAt;
+    use crate::rules::{Code, Family};
+    use crate::Finding;
+    use std::cell::RefCell;
+
+    const BS: u32 = 1 << 20;
+
+    fn bitmap_findings(img: &[u8]) -> Vec<Finding> {
+        testutil::family_findings(img, &[Family::Bitmap])
+    }
+
+    fn bitmap_codes(img: &[u8]) -> Vec<Code> {
+        testutil::family_codes(img, &[Family::Bitmap])
+    }
+
+    /// Byte offset of block `n`'s bitmap in a builder image (BAT at 1536).
+    fn block_start(img: &[u8], n: usize) -> usize {
+        let e = u32::from_be_bytes(img[1536 + 4 * n..1540 + 4 * n].try_into().unwrap());
+        e as usize * 512
+    }
+
+    #[test]
+    fn bit_helpers() {
+        let b = [0b0100_0000u8, 0x00, 0xFF, 0x01];
+        assert_eq!(set_bits(&b, 0, 32), (10, Some(1)));
+        assert_eq!(set_bits(&b, 2, 16), (0, None));
+        assert_eq!(set_bits(&b, 17, 19), (2, Some(17)));
+        assert_eq!(set_bits(&b, 30, 100), (1, Some(31)));
+        assert_eq!(clear_bounds(&b, 0, 32), Some((0, 30)));
+        assert_eq!(clear_bounds(&b, 16, 24), None);
+        assert_eq!(clear_bounds(&b, 17, 27), Some((24, 26)));
+        // Past the slice every bit reads clear.
+        assert_eq!(clear_bounds(&b, 31, 40), Some((32, 39)));
+    }
+
+    #[test]
+    fn clean_images_have_no_bitmap_findings() {
+        assert_eq!(bitmap_codes(&testutil::dynamic(4 << 20, BS, &[(0, 1), (2, 0xFF)])), vec![]);
+        let diff = testutil::differencing(4 << 20, BS, &[(1, 9)], "p.vhd", &[TestLocator::w2ku("C:\\p.vhd")]);
+        assert_eq!(bitmap_codes(&diff), vec![]);
+        // A clear bit over a zero sector is fine.
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 0)]);
+        let s = block_start(&img, 0);
+        img[s..s + 256].fill(0x0F);
+        assert_eq!(bitmap_codes(&img), vec![]);
+    }
+
+    #[test]
+    fn empty_block() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 0), (1, 0)]);
+        let s = block_start(&img, 1);
+        img[s..s + 256].fill(0);
+        let f = bitmap_findings(&img);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].code, f[0].path.as_str(), f[0].offset), (Code::BitmapEmptyBlock, "block[1].bitmap", s as u64));
+    }
+
+    #[test]
+    fn bits_past_end_of_disk() {
+        // 3 MiB + 10 sectors: block 3 holds 10 sectors of the disk, its bitmap sets all 2048.
+        let img = testutil::dynamic((3 << 20) + 5120, BS, &[(0, 1), (3, 0)]);
+        let f = bitmap_findings(&img);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, Code::BitmapPastEnd);
+        assert!(
+            f[0].message.starts_with("2038 bits") && f[0].message.contains("sector 10 of block 3"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].offset, block_start(&img, 3) as u64 + 1);
+        // Only the used bits of the last block: clearing them silences the rule.
+        let mut img = img;
+        let s = block_start(&img, 3);
+        img[s + 1] &= 0xC0;
+        img[s + 2..s + 256].fill(0);
+        assert_eq!(bitmap_codes(&img), vec![]);
+    }
+
+    #[test]
+    fn padding_bits() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 1)]);
+        let s = block_start(&img, 0);
+        img[s + 300] = 0x10;
+        let f = bitmap_findings(&img);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].code, f[0].offset, f[0].length), (Code::BitmapPadding, s as u64 + 256, 256));
+        assert!(f[0].message.contains("first is bit 2403"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn clear_nonzero_sectors_dynamic_and_differencing() {
+        for kind in ["dynamic", "differencing"] {
+            let mut img = if kind == "dynamic" {
+                testutil::dynamic(4 << 20, BS, &[(0, 0), (2, 0xAB)])
+            } else {
+                testutil::differencing(4 << 20, BS, &[(0, 0), (2, 0xAB)], "p.vhd", &[TestLocator::w2ku("C:\\p.vhd")])
+            };
+            let s = block_start(&img, 2);
+            // Clear sectors 8..16 and 2047 of block 2; clear sector 5 of block 0 (zero data).
+            img[s + 1] = 0;
+            img[s + 255] = 0xFE;
+            let s0 = block_start(&img, 0);
+            img[s0] = 0xFB;
+            let f = bitmap_findings(&img);
+            assert_eq!(f.len(), 1, "{f:?}");
+            let want =
+                if kind == "dynamic" { Code::BitmapZeroSectorNonzero } else { Code::BitmapClearSectorNonzeroDiff };
+            assert_eq!(f[0].code, want);
+            assert_eq!(
+                (f[0].path.as_str(), f[0].offset, f[0].length),
+                ("block[2].data", (s + 512 + 8 * 512) as u64, 512)
+            );
+            assert!(f[0].message.starts_with("9 sectors of block 2"), "{}", f[0].message);
+            assert!(f[0].message.contains("disk sector 4104"), "{}", f[0].message);
+        }
+    }
+
+    /// Records every read (offset, length).
+    struct Reads<'a> {
+        inner: &'a [u8],
+        log: RefCell<Vec<(u64, usize)>>,
+    }
+
+    impl ReadAt for Reads<'_> {
+        fn len(&self) -> u64 {
+            self.inner.len() as u64
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.log.borrow_mut().push((offset, buf.len()));
+            self.inner.read_at(offset, buf)
+        }
+    }
+
+    fn run(img: &[u8], read_block_data: bool) -> (Vec<Finding>, Vec<(u64, usize)>) {
+        let src = Reads { inner: img, log: RefCell::new(Vec::new()) };
+        let opts = super::super::CheckOptions { read_block_data, ..Default::default() };
+        let r = super::super::check_image(&src, "t.vhd", &opts);
+        let f = r.findings.into_iter().filter(|f| f.code.rule().family == Family::Bitmap).collect();
+        (f, src.log.into_inner())
+    }
+
+    #[test]
+    fn data_is_read_in_bounded_chunks_not_per_sector() {
+        // One 4 MiB block with every other sector clear and non-zero data everywhere.
+        let mut img = testutil::dynamic(4 << 20, 4 << 20, &[(0, 0x11)]);
+        let s = block_start(&img, 0);
+        img[s..s + 1024].fill(0xAA);
+        let (f, log) = run(&img, true);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.starts_with("4096 sectors"), "{}", f[0].message);
+        let data = (s as u64 + 512)..(s as u64 + 512 + (4 << 20));
+        let data_reads: Vec<_> = log.iter().filter(|(o, _)| data.contains(o)).collect();
+        assert_eq!(data_reads.len(), 4, "{data_reads:?}");
+        assert!(log.iter().all(|&(_, l)| l as u64 <= DATA_CHUNK));
+        // Without read_block_data the data is not read at all.
+        let (f, log) = run(&img, false);
+        assert_eq!(f, vec![]);
+        assert!(!log.iter().any(|(o, _)| data.contains(o)));
+    }
+
+    #[test]
+    fn overlapping_blocks_are_examined_once() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 0)]);
+        let s = block_start(&img, 0);
+        img[s..s + 256].fill(0);
+        let e = img[1536..1540].to_vec();
+        img[1540..1544].copy_from_slice(&e);
+        let f = bitmap_findings(&img);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].path, "block[0].bitmap");
+    }
+
+    #[test]
+    fn truncated_block_is_not_examined() {
+        let mut img = testutil::dynamic(4 << 20, BS, &[(0, 1)]);
+        let s = block_start(&img, 0);
+        img[s..s + 256].fill(0);
+        img.truncate(img.len() - 4096);
+        assert_eq!(bitmap_codes(&img), vec![]);
+    }
+}

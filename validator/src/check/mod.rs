@@ -13,7 +13,7 @@ mod file;
 mod footer;
 mod footer_copy;
 mod header;
-mod locator;
+pub(crate) mod locator;
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -171,9 +171,10 @@ impl Layout {
         if let Some(b) = read_array::<HEADER_SIZE>(src, hoff) {
             let header = DynamicDiskHeader::decode(&b);
             layout.block = BlockGeometry::new(header.block_size);
-            // Only the entries that lie inside the file are read: never trust max_table_entries.
+            // Only the entries that lie inside the file are read: never trust max_table_entries,
             let want = padded_bat_bytes(header.max_table_entries).min(u64::from(header.max_table_entries) * 4);
-            let avail = file_size.saturating_sub(header.table_offset);
+            // ... and only up to the trailing footer: its bytes are never BAT entries.
+            let avail = layout.footer_start().saturating_sub(header.table_offset);
             let len = want.min(avail) / 4 * 4;
             if let Ok(len) = usize::try_from(len) {
                 let mut buf = vec![0u8; len];

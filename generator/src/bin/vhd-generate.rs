@@ -1,0 +1,157 @@
+//! `vhd-generate`: YAML scenarios to VHD images and a manifest.
+//!
+//! ```text
+//! vhd-generate SCENARIO.yaml|DIR... -o OUT [--seed N] [--force]
+//! vhd-generate random --count N --seed S -o OUT [--corrupt-ratio R] [--force]
+//! vhd-generate corpus [--check] [--specs specs] [--out corpus/generated]
+//! vhd-generate schemas -o docs [--check]
+//! ```
+//! Exit status: 0 success, 1 a difference (`--check`), 2 an error.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vhd_generator::{corpus, random, schema, GenError, GenOptions};
+
+#[derive(Parser)]
+#[command(name = "vhd-generate", version, about = "Turns YAML scenarios into valid and corrupt VHD images with a manifest")]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    /// Scenario files and directories (searched recursively for *.yaml, *.yml).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory (gets one directory per case and manifest.json).
+    #[arg(short, long, required = true)]
+    out: Option<PathBuf>,
+    /// Replace every scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Random valid and corrupt scenarios of every disk type (chains up to depth 4); each
+    /// case's scenario.yaml is saved beside its images.
+    Random {
+        /// Number of cases.
+        #[arg(long)]
+        count: usize,
+        /// Seed of the whole run.
+        #[arg(long)]
+        seed: u64,
+        /// Output directory.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Fraction of corrupt cases, 0..=1.
+        #[arg(long, default_value_t = 0.5)]
+        corrupt_ratio: f64,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Rebuild the golden corpus from specs/ (or, with --check, regenerate into a temporary
+    /// directory and compare byte for byte: exit 1 on any difference).
+    Corpus {
+        /// Compare instead of rebuilding.
+        #[arg(long)]
+        check: bool,
+        /// Scenario directory.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+        /// Generated corpus directory.
+        #[arg(long, default_value = "corpus/generated")]
+        out: PathBuf,
+    },
+    /// Write (or with --check compare) the JSON Schemas of the scenario and manifest formats.
+    Schemas {
+        /// Directory of the schema files.
+        #[arg(short, long, default_value = "docs")]
+        out: PathBuf,
+        /// Compare instead of writing: exit 1 when a file differs.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn fail(e: &GenError) -> ExitCode {
+    eprintln!("vhd-generate: {e}");
+    if let GenError::Yaml(y) = e {
+        if !y.snippet.is_empty() {
+            eprintln!("{}", y.snippet);
+        }
+    }
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        None => {
+            let opts = GenOptions { seed: cli.seed, force: cli.force };
+            let Some(out) = cli.out else { return ExitCode::from(2) };
+            let result = corpus::collect_inputs(&cli.inputs).and_then(|i| corpus::generate_inputs(&i, &out, &opts));
+            match result {
+                Ok(m) => {
+                    println!("{} cases written to {}", m.cases.len(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Some(Cmd::Random { count, seed, out, corrupt_ratio, force }) => {
+            match random::generate_random(count, seed, corrupt_ratio, &out, force) {
+                Ok(m) => {
+                    println!("{} random cases written to {}", m.cases.len(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Some(Cmd::Corpus { check: false, specs, out }) => match corpus::rebuild_corpus(&specs, &out) {
+            Ok(m) => {
+                println!("{} cases written to {}", m.cases.len(), out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Some(Cmd::Corpus { check: true, specs, out }) => match corpus::check_corpus(&specs, &out) {
+            Ok(d) if d.is_empty() => {
+                println!("{} is reproducible from {}", out.display(), specs.display());
+                ExitCode::SUCCESS
+            }
+            Ok(d) => {
+                for line in &d {
+                    println!("{line}");
+                }
+                println!("{} differences between {} and a regeneration of {}", d.len(), out.display(), specs.display());
+                ExitCode::from(1)
+            }
+            Err(e) => fail(&e),
+        },
+        Some(Cmd::Schemas { out, check }) => {
+            let mut differ = false;
+            for (name, text) in schema::all() {
+                let path = out.join(name);
+                if check {
+                    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                        println!("stale: {}", path.display());
+                        differ = true;
+                    }
+                } else if let Err(e) = std::fs::write(&path, text) {
+                    eprintln!("vhd-generate: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+            if differ {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! One scenario to one corpus case: validate, lay out, write, mutate, describe in the manifest.
+
+use crate::error::GenError;
+use crate::model;
+use crate::mutate::{self, Level};
+use crate::plan::{self, ImagePlan};
+use crate::scenario::{BitmapMode, BlockOrder, Kind, Scenario};
+use std::collections::BTreeMap;
+use std::path::Path;
+use vhd_validator::manifest::{file_sha256, Case, CaseCheck, CaseFile, Verdict};
+use vhd_validator::rules::{self, Code, Profile};
+
+/// How a scenario is generated.
+#[derive(Clone, Debug, Default)]
+pub struct GenOptions {
+    /// Replaces every scenario's seed.
+    pub seed: Option<u64>,
+    /// Overwrite existing output files.
+    pub force: bool,
+}
+
+/// Whether `id` is a usable case id: `/`-separated segments of `[A-Za-z0-9._-]`, none of them
+/// `.` or `..`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        })
+}
+
+fn invalid(path: &str, message: impl Into<String>) -> GenError {
+    GenError::Invalid { path: path.to_string(), message: message.into() }
+}
+
+fn parse_codes(codes: &[String], path: &str) -> Result<Vec<Code>, GenError> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rules::lookup(c)
+                .and_then(|r| Code::parse(r.code))
+                .ok_or_else(|| invalid(&format!("{path}[{i}]"), format!("{c} is not a rule code of the catalogue")))
+        })
+        .collect()
+}
+
+/// The codes a scenario declares (`expect_findings` and every mutation's `expect`), sorted and
+/// unique; checks each against the catalogue and refuses a mutation without codes.
+///
+/// # Errors
+/// [`GenError::Invalid`] naming the offending field.
+pub fn declared_codes(s: &Scenario) -> Result<Vec<Code>, GenError> {
+    let mut codes = parse_codes(&s.expect_findings, "expect_findings")?;
+    for (i, m) in s.mutations.iter().enumerate() {
+        if m.expect.is_empty() {
+            return Err(invalid(
+                &format!("mutations[{i}].expect"),
+                format!("the `{}` mutation names no rule code: every corruption must declare the codes it triggers", m.op.name()),
+            ));
+        }
+        codes.extend(parse_codes(&m.expect, &format!("mutations[{i}].expect"))?);
+    }
+    codes.sort();
+    codes.dedup();
+    Ok(codes)
+}
+
+fn size_tag(bytes: u64) -> String {
+    for (unit, m) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+        if bytes % m == 0 {
+            return format!("{}{unit}", bytes / m);
+        }
+    }
+    format!("{bytes}b")
+}
+
+/// The automatic feature tags of a scenario (see `docs/SCENARIOS.md`).
+pub fn auto_tags(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
+    let mut t = vec![s.image.kind.name().to_string()];
+    let chain = plan::chain_of(s);
+    if chain.len() > 1 {
+        t.push(format!("chain-depth-{}", chain.len() - 1));
+    }
+    for (level, img) in chain.iter().enumerate() {
+        if level > 0 {
+            t.push(format!("parent-{}", img.kind.name()));
+        }
+        if img.kind.is_sparse() {
+            t.push(format!("block-size-{}", size_tag(img.block_size.map_or(plan::DEFAULT_BLOCK_SIZE, |b| b.0))));
+        }
+        if img.layout.short_footer {
+            t.push("511-footer".into());
+        }
+        if img.size.0 % (1 << 20) != 0 {
+            t.push("odd-size".into());
+        }
+        if img.size.0 == 0 {
+            t.push("zero-size".into());
+        }
+        match img.layout.block_order {
+            BlockOrder::Ascending => {}
+            BlockOrder::Descending => t.push("block-order-descending".into()),
+            BlockOrder::Shuffle => t.push("block-order-shuffle".into()),
+            BlockOrder::Explicit(_) => t.push("block-order-explicit".into()),
+        }
+        if img.layout.gap_between_blocks.is_some_and(|g| g.0 > 0) || img.layout.gap_after_metadata.is_some_and(|g| g.0 > 0) {
+            t.push("gaps".into());
+        }
+        if img.layout.padding_before_footer.is_some_and(|g| g.0 > 0) {
+            t.push("padding-before-footer".into());
+        }
+        if img.layout.header_offset.is_some_and(|o| o.0 != 512) {
+            t.push("header-offset".into());
+        }
+        for l in img.locators.iter().flatten() {
+            let name = l.code.name().map_or_else(|| "unknown".to_string(), str::to_lowercase);
+            t.push(format!("locator-{name}"));
+        }
+        if img.writes.iter().any(|w| w.bitmap != BitmapMode::Written) {
+            t.push("bitmap-mode".into());
+        }
+    }
+    if let Some(p) = plans.first() {
+        let m = &p.model;
+        let content = model::content(std::slice::from_ref(m));
+        if m.stored.is_empty() && m.bits.is_empty() {
+            t.push("empty".into());
+        } else if m.kind == Kind::Fixed && content.covers(0, m.sectors()) || m.kind.is_sparse() && m.bits.covers(0, m.sectors()) {
+            t.push("full".into());
+        }
+        if let Some(sp) = &p.sparse {
+            let spb = sp.geom.sectors_per_block;
+            let partial = sp.blocks.keys().any(|&b| {
+                let lo = b * spb;
+                let hi = (lo + spb).min(m.sectors());
+                m.bits.intersects(lo, hi) && !m.bits.covers(lo, hi)
+            });
+            if partial {
+                t.push("partial-bitmap".into());
+            }
+        }
+    }
+    if s.mutations.is_empty() {
+        t.push("valid".into());
+    } else {
+        t.push("corrupt".into());
+        for m in &s.mutations {
+            t.push(format!("mutation-{}", m.op.name()));
+        }
+    }
+    t.extend(s.tags.iter().cloned());
+    t.sort();
+    t.dedup();
+    t
+}
+
+/// Expected verdict per profile from the expected codes' severities.
+pub fn verdicts(codes: &[Code]) -> BTreeMap<String, Verdict> {
+    Profile::ALL.iter().map(|&p| (p.as_str().to_string(), Verdict::of(codes, p))).collect()
+}
+
+/// Generates `s` into `case_dir` (created if needed; `rel_dir` is its path relative to the
+/// manifest directory, `/`-separated) and returns its manifest entry. `extra_files` are
+/// further files already in `case_dir` to list (e.g. the scenario's YAML copy).
+///
+/// # Errors
+/// [`GenError`] for an invalid scenario or an I/O failure.
+pub fn generate_case(
+    s: &Scenario,
+    id: &str,
+    source: Option<String>,
+    case_dir: &Path,
+    rel_dir: &str,
+    extra_files: &[String],
+    opts: &GenOptions,
+) -> Result<Case, GenError> {
+    if !valid_id(id) {
+        return Err(invalid("id", format!("{id:?} is not a valid case id (segments of [A-Za-z0-9._-] joined by /)")));
+    }
+    let codes = declared_codes(s)?;
+    let seed = opts.seed.unwrap_or(s.seed);
+    let plans = plan::plan_chain(s, seed)?;
+    if s.check.as_ref().and_then(|c| c.max_depth) == Some(0) {
+        return Err(invalid("check.max_depth", "must be at least 1"));
+    }
+    std::fs::create_dir_all(case_dir).map_err(|e| GenError::Io { path: case_dir.to_path_buf(), source: e })?;
+    for p in &plans {
+        plan::write_image(p, &case_dir.join(&p.file), opts.force)?;
+    }
+    let mut levels: Vec<Level> = plans
+        .into_iter()
+        .map(|p| Level { dir: case_dir.to_path_buf(), name: p.file.clone(), deleted: false, footer_at: p.footer_offset, plan: p })
+        .collect();
+    for (i, m) in s.mutations.iter().enumerate() {
+        mutate::apply(&mut levels, m, &format!("mutations[{i}] ({})", m.op.name()))?;
+    }
+    let verdict = verdicts(&codes);
+    let models: Vec<model::ImageModel> = levels.iter().map(|l| l.plan.model.clone()).collect();
+    let size = models.first().map_or(0, |m| m.size);
+    let content_known = !s.mutations.iter().any(|m| m.alters_content());
+    let digest = if content_known && verdict.get(Profile::Compat.as_str()) != Some(&Verdict::Reject) {
+        Some(crate::values::to_hex(&model::digest(&model::content(&models), size)))
+    } else {
+        None
+    };
+    let join = |name: &str| if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
+    let chain: Vec<String> = levels.iter().filter(|l| !l.deleted).map(|l| join(&l.name)).collect();
+    let mut files = Vec::new();
+    for name in levels.iter().filter(|l| !l.deleted).map(|l| l.name.clone()).chain(extra_files.iter().cloned()) {
+        let p = case_dir.join(&name);
+        let (sha256, size) = file_sha256(&p).map_err(|e| GenError::Io { path: p.clone(), source: e })?;
+        files.push(CaseFile { path: join(&name), size, sha256 });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let plans_view: Vec<ImagePlan> = levels.iter().map(|l| l.plan.clone()).collect();
+    Ok(Case {
+        id: id.to_string(),
+        description: s.description.trim().to_string(),
+        spec: s.spec.clone(),
+        source,
+        seed: Some(seed),
+        tags: auto_tags(s, &plans_view),
+        image: join(&levels.first().map_or_else(String::new, |l| l.name.clone())),
+        chain,
+        files,
+        virtual_size: size,
+        expected_codes: codes.iter().map(|c| c.as_str().to_string()).collect(),
+        verdict,
+        virtual_disk_sha256: digest,
+        check: s.check.as_ref().and_then(|c| c.max_depth).map(|d| CaseCheck { max_depth: Some(d) }),
+    })
+}

@@ -1,0 +1,229 @@
+//! Generating whole output directories: scenario files and directories to cases plus
+//! `manifest.json`, the golden corpus rebuild, and byte-for-byte tree comparison.
+
+use crate::case::{generate_case, valid_id, GenOptions};
+use crate::error::GenError;
+use crate::yaml;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use vhd_validator::manifest::{Manifest, MANIFEST_FILE};
+
+/// The generator's name and version as recorded in manifests.
+pub fn generator_name() -> String {
+    format!("vhd-generator {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A scenario file found in an input, with the case id it gets by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    /// The YAML file.
+    pub path: PathBuf,
+    /// Default case id: the path under the input directory without extension (a file given
+    /// directly: its stem).
+    pub default_id: String,
+    /// The path recorded as the case's source (`/`-separated, relative to the input root).
+    pub source: String,
+}
+
+fn is_yaml(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), GenError> {
+    let io = |e| GenError::Io { path: dir.to_path_buf(), source: e };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_yaml(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn rel_slash(p: &Path, root: &Path) -> String {
+    let rel = p.strip_prefix(root).unwrap_or(p);
+    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+}
+
+/// Expands files and directories (searched recursively for `*.yaml` / `*.yml`, sorted) into
+/// inputs.
+///
+/// # Errors
+/// [`GenError::Io`] when a path cannot be read.
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, GenError> {
+    let mut v = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files)?;
+            for f in files {
+                let rel = rel_slash(&f, p);
+                let id = rel.rsplit_once('.').map_or(rel.clone(), |(a, _)| a.to_string());
+                v.push(Input { path: f, default_id: id, source: rel });
+            }
+        } else {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            v.push(Input { path: p.clone(), default_id: stem, source: name });
+        }
+    }
+    Ok(v)
+}
+
+/// Generates every input into `out` and writes `out/manifest.json` (cases sorted by id).
+///
+/// # Errors
+/// The first [`GenError`]: a scenario error names its file; duplicate ids are refused.
+pub fn generate_inputs(inputs: &[Input], out: &Path, opts: &GenOptions) -> Result<Manifest, GenError> {
+    let mut manifest = Manifest::new(generator_name());
+    let mut seen = std::collections::BTreeMap::new();
+    for input in inputs {
+        let file = input.path.display().to_string();
+        let s = yaml::load_scenario(&input.path)?;
+        let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
+        if !valid_id(&id) {
+            return Err(GenError::Invalid { path: "id".into(), message: format!("{id:?} is not a valid case id") }.in_file(&file));
+        }
+        if let Some(prev) = seen.insert(id.clone(), file.clone()) {
+            return Err(GenError::Invalid { path: "id".into(), message: format!("case id {id} is also used by {prev}") }.in_file(&file));
+        }
+        let case = generate_case(&s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts).map_err(|e| e.in_file(&file))?;
+        manifest.cases.push(case);
+    }
+    manifest.cases.sort_by(|a, b| a.id.cmp(&b.id));
+    write_manifest(out, &manifest, opts.force)?;
+    Ok(manifest)
+}
+
+/// Writes `dir/manifest.json` (refusing to overwrite unless `force`).
+///
+/// # Errors
+/// [`GenError::Exists`] or [`GenError::Io`].
+pub fn write_manifest(dir: &Path, m: &Manifest, force: bool) -> Result<(), GenError> {
+    let path = dir.join(MANIFEST_FILE);
+    if !force && path.exists() {
+        return Err(GenError::Exists(path));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| GenError::Io { path: dir.to_path_buf(), source: e })?;
+    std::fs::write(&path, m.to_json()).map_err(|e| GenError::Io { path, source: e })
+}
+
+/// Every regular file under `root`, as sorted `/`-separated relative paths.
+///
+/// # Errors
+/// [`GenError::Io`] when a directory cannot be read.
+pub fn list_files(root: &Path) -> Result<Vec<String>, GenError> {
+    fn go(dir: &Path, root: &Path, out: &mut Vec<String>) -> Result<(), GenError> {
+        let io = |e| GenError::Io { path: dir.to_path_buf(), source: e };
+        for e in std::fs::read_dir(dir).map_err(io)? {
+            let p = e.map_err(io)?.path();
+            if p.is_dir() {
+                go(&p, root, out)?;
+            } else {
+                out.push(rel_slash(&p, root));
+            }
+        }
+        Ok(())
+    }
+    let mut v = Vec::new();
+    if root.exists() {
+        go(root, root, &mut v)?;
+    }
+    v.sort();
+    Ok(v)
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = f.read(buf.get_mut(filled..).unwrap_or_default())?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    let (mut fa, mut fb) = (File::open(a)?, File::open(b)?);
+    if fa.metadata()?.len() != fb.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let na = read_full(&mut fa, &mut ba)?;
+        let nb = read_full(&mut fb, &mut bb)?;
+        if na != nb || ba.get(..na) != bb.get(..nb) {
+            return Ok(false);
+        }
+        if na == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Compares two trees byte for byte; returns one line per difference (missing, extra or
+/// differing file). Empty means identical.
+///
+/// # Errors
+/// [`GenError::Io`] when a tree cannot be read.
+pub fn compare_trees(expected: &Path, actual: &Path) -> Result<Vec<String>, GenError> {
+    let a = list_files(expected)?;
+    let b = list_files(actual)?;
+    let mut diffs = Vec::new();
+    for f in &a {
+        if !b.contains(f) {
+            diffs.push(format!("missing: {f}"));
+        } else {
+            let same = same_bytes(&expected.join(f), &actual.join(f)).map_err(|e| GenError::Io { path: actual.join(f), source: e })?;
+            if !same {
+                diffs.push(format!("differs: {f}"));
+            }
+        }
+    }
+    for f in &b {
+        if !a.contains(f) {
+            diffs.push(format!("unexpected: {f}"));
+        }
+    }
+    Ok(diffs)
+}
+
+/// Regenerates `specs` into `out` (e.g. `corpus/generated`): the cases are written into a
+/// temporary directory beside `out`, which then replaces `out`.
+///
+/// # Errors
+/// Any [`GenError`] of generation; `out` is left untouched then.
+pub fn rebuild_corpus(specs: &Path, out: &Path) -> Result<Manifest, GenError> {
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| GenError::Io { path: parent.to_path_buf(), source: e })?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".generated-")
+        .tempdir_in(parent)
+        .map_err(|e| GenError::Io { path: parent.to_path_buf(), source: e })?;
+    let inputs = collect_inputs(&[specs.to_path_buf()])?;
+    let m = generate_inputs(&inputs, tmp.path(), &GenOptions::default())?;
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| GenError::Io { path: out.to_path_buf(), source: e })?;
+    }
+    let kept = tmp.keep();
+    std::fs::rename(&kept, out).map_err(|e| GenError::Io { path: out.to_path_buf(), source: e })?;
+    Ok(m)
+}
+
+/// Regenerates `specs` into a temporary directory and compares it with `out`; returns the
+/// differences (empty: reproducible).
+///
+/// # Errors
+/// Any [`GenError`] of generation or reading.
+pub fn check_corpus(specs: &Path, out: &Path) -> Result<Vec<String>, GenError> {
+    let tmp = tempfile::tempdir().map_err(|e| GenError::Io { path: std::env::temp_dir(), source: e })?;
+    let inputs = collect_inputs(&[specs.to_path_buf()])?;
+    generate_inputs(&inputs, tmp.path(), &GenOptions::default())?;
+    compare_trees(out, tmp.path())
+}

@@ -1,0 +1,818 @@
+//! Lays out the images of a scenario (footer, header, BAT, locators, blocks) and writes them
+//! as sparse files with the validator's encoders.
+//!
+//! Layout of a dynamic or differencing image (spec §Dynamic Hard Disk Image): footer copy at
+//! byte 0, dynamic disk header at `layout.header_offset` (512), then every structure that has
+//! no explicit offset, each at the first free sector after the previous one: the BAT (padded
+//! to a sector), the parent locator data, then the blocks in `layout.block_order`; the
+//! trailing footer follows the last structure (plus `layout.padding_before_footer`). A fixed
+//! image is the data followed by the footer.
+
+use crate::error::GenError;
+use crate::model::{ImageModel, RangeMap, RangeSet};
+use crate::pattern::{self, Fill, Purpose};
+use crate::scenario::{
+    AllocBitmap, BitmapMode, BlockOrder, Image, Kind, LocatorCode, LocatorSpec, Pattern, Scenario, SpaceUnits,
+};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write as _};
+use std::path::Path;
+use vhd_validator::format::bat::padded_bat_bytes;
+use vhd_validator::format::footer::{HOST_OS_WINDOWS, SHORT_FOOTER_SIZE};
+use vhd_validator::format::locator::{encode_macx, encode_utf16le};
+use vhd_validator::format::{
+    bitmap, Bat, BlockGeometry, DiskType, DynamicDiskHeader, Geometry, HardDiskFooter, ParentLocatorEntry,
+    FOOTER_SIZE, UNALLOCATED,
+};
+
+/// Default block size: 2 MiB.
+pub const DEFAULT_BLOCK_SIZE: u64 = 2 << 20;
+/// Default creator application of generated footers (`win `: no reader sizes it by CHS).
+pub const DEFAULT_CREATOR: [u8; 4] = *b"win ";
+/// Default creator version (10.0).
+pub const DEFAULT_CREATOR_VERSION: u32 = 0x000A_0000;
+/// Largest current size the generator lays out: 2040 GiB (the format's limit).
+pub const MAX_SIZE: u64 = 0xFF00_0000 * 512;
+/// Directory that derived absolute locator paths name (`C:\vhd-corpus\NAME`, `/vhd-corpus/NAME`).
+pub const DERIVED_DIR: &str = "vhd-corpus";
+
+/// One parent locator as laid out.
+#[derive(Clone, Debug)]
+pub struct LocatorPlan {
+    /// Entry index 0..8.
+    pub slot: usize,
+    /// The entry as written.
+    pub entry: ParentLocatorEntry,
+    /// Payload bytes, written at `entry.platform_data_offset`.
+    pub payload: Vec<u8>,
+    /// Bytes reserved at the offset.
+    pub span: u64,
+}
+
+/// The sparse part of an image's plan.
+#[derive(Clone, Debug)]
+pub struct SparsePlan {
+    /// Byte offset of the dynamic disk header.
+    pub header_offset: u64,
+    /// The header as written (sealed).
+    pub header: DynamicDiskHeader,
+    /// Byte offset of the BAT.
+    pub bat_offset: u64,
+    /// BAT entries as written.
+    pub bat: Vec<u32>,
+    /// BAT padding byte.
+    pub bat_padding: u8,
+    /// Block geometry.
+    pub geom: BlockGeometry,
+    /// Allocated blocks: block number -> byte offset of its sector bitmap.
+    pub blocks: BTreeMap<u64, u64>,
+    /// Bitmap padding byte.
+    pub bitmap_padding: u8,
+    /// Parent locators.
+    pub locators: Vec<LocatorPlan>,
+}
+
+/// One image as laid out.
+#[derive(Clone, Debug)]
+pub struct ImagePlan {
+    /// Chain level (0 = main image).
+    pub level: usize,
+    /// File name.
+    pub file: String,
+    /// The footer (sealed).
+    pub footer: HardDiskFooter,
+    /// Whether the trailing footer is the 511-byte form.
+    pub short_footer: bool,
+    /// Byte offset of the trailing footer.
+    pub footer_offset: u64,
+    /// File length in bytes.
+    pub file_len: u64,
+    /// Header, BAT, locators, blocks of a sparse image.
+    pub sparse: Option<SparsePlan>,
+    /// The content model of the image.
+    pub model: ImageModel,
+}
+
+impl ImagePlan {
+    /// Bytes of the trailing footer (512, or 511 for the short form).
+    pub fn footer_len(&self) -> u64 {
+        if self.short_footer {
+            SHORT_FOOTER_SIZE as u64
+        } else {
+            FOOTER_SIZE as u64
+        }
+    }
+}
+
+/// Default file name of chain level `level`.
+pub fn default_file_name(level: usize) -> String {
+    if level == 0 {
+        "disk.vhd".to_string()
+    } else {
+        format!("parent{level}.vhd")
+    }
+}
+
+/// The chain of a scenario, main image first.
+pub fn chain_of(s: &Scenario) -> Vec<&Image> {
+    let mut v = vec![&s.image];
+    let mut cur = &s.image;
+    while let Some(p) = cur.parent.as_deref() {
+        v.push(p);
+        cur = p;
+    }
+    v
+}
+
+fn invalid(path: &str, message: impl Into<String>) -> GenError {
+    GenError::Invalid { path: path.to_string(), message: message.into() }
+}
+
+fn round_up(v: u64, to: u64) -> Option<u64> {
+    v.checked_add(to - 1).map(|x| x / to * to)
+}
+
+/// A derived unique id: 16 ChaCha8 bytes with RFC 4122 version 4 / variant 1 bits.
+pub fn derived_unique_id(seed: u64, level: usize) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    pattern::rng(seed, Purpose::UniqueId, level as u64).fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0F) | 0x40;
+    b[8] = (b[8] & 0x3F) | 0x80;
+    b
+}
+
+/// A derived time stamp: the root between 2005 and 2020; each child 1 s to 30 days after its
+/// parent's.
+pub fn derived_timestamp(seed: u64, level: usize, parent_ts: Option<u32>) -> u32 {
+    let r = pattern::derive_u64(seed, Purpose::Timestamp, level as u64);
+    match parent_ts {
+        None => 157_766_400 + (r % 473_040_000) as u32,
+        Some(p) => p.saturating_add(1 + (r % 2_592_000) as u32),
+    }
+}
+
+fn derived_path(code: LocatorCode, name: &str) -> String {
+    match code {
+        LocatorCode::W2ku | LocatorCode::Wi2k => format!("C:\\{DERIVED_DIR}\\{name}"),
+        LocatorCode::MacX | LocatorCode::Mac => format!("/{DERIVED_DIR}/{name}"),
+        _ => format!(".\\{name}"),
+    }
+}
+
+fn encode_payload(code: LocatorCode, path: &str) -> Vec<u8> {
+    match code {
+        LocatorCode::W2ku | LocatorCode::W2ru | LocatorCode::Raw(_) => encode_utf16le(path),
+        LocatorCode::MacX => encode_macx(path),
+        LocatorCode::Wi2k | LocatorCode::Wi2r => path.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect(),
+        LocatorCode::Mac | LocatorCode::None => path.as_bytes().to_vec(),
+    }
+}
+
+/// Resolves a write's sector range `[start, end)` against a disk of `sectors` sectors.
+fn write_range(w: &crate::scenario::Write, sectors: u64, path: &str) -> Result<(u64, u64), GenError> {
+    let (start, count) = match (w.sector, w.offset) {
+        (Some(s), None) => {
+            if w.length.is_some() {
+                return Err(invalid(path, "`length` goes with `offset`; use `count` with `sector`"));
+            }
+            (s, w.count)
+        }
+        (None, Some(o)) => {
+            if w.count.is_some() {
+                return Err(invalid(path, "`count` goes with `sector`; use `length` with `offset`"));
+            }
+            if o.0 % 512 != 0 || w.length.is_some_and(|l| l.0 % 512 != 0) {
+                return Err(invalid(path, "`offset` and `length` must be multiples of 512 bytes"));
+            }
+            (o.0 / 512, w.length.map(|l| l.0 / 512))
+        }
+        _ => return Err(invalid(path, "give exactly one of `sector` and `offset`")),
+    };
+    let count = count.unwrap_or(sectors.saturating_sub(start));
+    let end = start.checked_add(count).ok_or_else(|| invalid(path, "range overflows"))?;
+    if count == 0 || end > sectors {
+        return Err(invalid(
+            path,
+            format!("sectors {start}..{end} are not a non-empty range inside the disk's {sectors} sectors"),
+        ));
+    }
+    Ok((start, end))
+}
+
+fn resolve_fill(p: &Pattern, seed: u64, level: usize, index: usize) -> Fill {
+    match p {
+        Pattern::Zero => Fill::Zero,
+        Pattern::Fill(b) => Fill::Byte(*b),
+        Pattern::Counter(base) => Fill::Counter(*base),
+        Pattern::Random(Some(s)) => Fill::Random(*s),
+        Pattern::Random(None) => {
+            Fill::Random(pattern::derive_u64(seed, Purpose::WriteSeed, ((level as u64) << 32) | index as u64))
+        }
+    }
+}
+
+/// Occupied byte ranges of a file being laid out, and first-fit placement.
+struct Space {
+    taken: Vec<(u64, u64)>,
+    cursor: u64,
+}
+
+impl Space {
+    fn reserve(&mut self, start: u64, len: u64) {
+        self.taken.push((start, start.saturating_add(len)));
+    }
+
+    /// The first position >= cursor where `[pos, pos + len)` is free and `(pos + skew) % align == 0`.
+    fn place(&mut self, len: u64, align: u64, skew: u64) -> Option<u64> {
+        let mut pos = self.cursor;
+        for _ in 0..100_000 {
+            let aligned = round_up(pos.checked_add(skew)?, align)?.checked_sub(skew)?;
+            let pos2 = if aligned < pos { aligned.checked_add(align)? } else { aligned };
+            let end = pos2.checked_add(len)?;
+            match self.taken.iter().filter(|&&(s, e)| s < end && pos2 < e).map(|&(_, e)| e).max() {
+                Some(e) => pos = e,
+                None => {
+                    self.reserve(pos2, len);
+                    self.cursor = end;
+                    return Some(pos2);
+                }
+            }
+        }
+        None
+    }
+
+    fn end(&self) -> u64 {
+        self.taken.iter().map(|&(_, e)| e).max().unwrap_or(0)
+    }
+}
+
+/// Builds the model of one image from its writes and allocations.
+fn build_model(img: &Image, seed: u64, level: usize, geom: Option<BlockGeometry>, path: &str) -> Result<ImageModel, GenError> {
+    let size = img.size.0;
+    let sectors = size.div_ceil(512);
+    let mut stored = RangeMap::new();
+    let mut bits = RangeSet::new();
+    for (i, w) in img.writes.iter().enumerate() {
+        let wpath = format!("{path}.writes[{i}]");
+        let (s, e) = write_range(w, sectors, &wpath)?;
+        stored.insert(s, e, resolve_fill(&w.pattern, seed, level, i));
+        if let Some(g) = geom {
+            match w.bitmap {
+                BitmapMode::Written => bits.insert(s, e, ()),
+                BitmapMode::None => {}
+                BitmapMode::Block => {
+                    let spb = g.sectors_per_block;
+                    let bs = s / spb * spb;
+                    let be = e.div_ceil(spb).saturating_mul(spb).min(sectors);
+                    bits.insert(bs, be, ());
+                }
+            }
+        } else if w.bitmap != BitmapMode::Written {
+            return Err(invalid(&wpath, "`bitmap` applies to dynamic and differencing disks only"));
+        }
+    }
+    if let Some(g) = geom {
+        for (i, a) in img.allocate.iter().enumerate() {
+            if a.bitmap == AllocBitmap::Full {
+                let s = a.block.saturating_mul(g.sectors_per_block);
+                let e = s.saturating_add(g.sectors_per_block).min(sectors);
+                if s >= e {
+                    return Err(invalid(&format!("{path}.allocate[{i}]"), "a `full` bitmap needs a block inside the disk"));
+                }
+                bits.insert(s, e, ());
+            }
+        }
+    } else if !img.allocate.is_empty() {
+        return Err(invalid(&format!("{path}.allocate"), "fixed disks have no blocks"));
+    }
+    Ok(ImageModel { kind: img.kind, size, stored, bits })
+}
+
+/// What a level's parent contributes to its header.
+struct ParentInfo {
+    unique_id: [u8; 16],
+    timestamp: u32,
+    file: String,
+}
+
+/// Lays out every image of `s` (main image first in the result), validating the scenario's
+/// image fields on the way.
+///
+/// # Errors
+/// [`GenError::Invalid`] naming the field (`image.parent.layout.bat_offset`) and the problem.
+pub fn plan_chain(s: &Scenario, seed: u64) -> Result<Vec<ImagePlan>, GenError> {
+    let chain = chain_of(s);
+    if chain.len() > 16 {
+        return Err(invalid("image", "a chain has at most 16 images"));
+    }
+    let mut names = Vec::new();
+    for (level, img) in chain.iter().enumerate() {
+        let path = field_path(level);
+        let name = img.file.clone().unwrap_or_else(|| default_file_name(level));
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." || name == "manifest.json" || name == "scenario.yaml" {
+            return Err(invalid(&format!("{path}.file"), format!("{name:?} is not a plain file name")));
+        }
+        if names.contains(&name) {
+            return Err(invalid(&format!("{path}.file"), format!("file name {name:?} is used twice in the chain")));
+        }
+        names.push(name);
+        match (img.kind, img.parent.is_some()) {
+            (Kind::Differencing, false) => return Err(invalid(&path, "a differencing disk needs a `parent`")),
+            (Kind::Fixed | Kind::Dynamic, true) => {
+                return Err(invalid(&format!("{path}.parent"), "only a differencing disk has a parent"))
+            }
+            _ => {}
+        }
+    }
+    let mut plans: Vec<ImagePlan> = Vec::with_capacity(chain.len());
+    for level in (0..chain.len()).rev() {
+        let img = chain.get(level).copied().ok_or_else(|| invalid("image", "chain level out of range"))?;
+        let parent = plans.last().filter(|_| img.kind == Kind::Differencing).map(|p| ParentInfo {
+            unique_id: p.footer.unique_id,
+            timestamp: p.footer.timestamp,
+            file: p.file.clone(),
+        });
+        let name = names.get(level).cloned().unwrap_or_default();
+        let parent_ts = plans.last().map(|p| p.footer.timestamp);
+        plans.push(plan_image(img, level, name, seed, parent.as_ref(), parent_ts)?);
+    }
+    plans.reverse();
+    Ok(plans)
+}
+
+/// `image`, `image.parent`, `image.parent.parent`, ...
+pub fn field_path(level: usize) -> String {
+    let mut p = "image".to_string();
+    for _ in 0..level {
+        p.push_str(".parent");
+    }
+    p
+}
+
+fn plan_image(
+    img: &Image,
+    level: usize,
+    file: String,
+    seed: u64,
+    parent: Option<&ParentInfo>,
+    parent_ts: Option<u32>,
+) -> Result<ImagePlan, GenError> {
+    let path = field_path(level);
+    let size = img.size.0;
+    if size > MAX_SIZE {
+        return Err(invalid(&format!("{path}.size"), format!("{size} bytes exceeds 2040 GiB")));
+    }
+    let lay = &img.layout;
+    let sparse = img.kind.is_sparse();
+    let geom = if sparse {
+        let bs = img.block_size.map_or(DEFAULT_BLOCK_SIZE, |b| b.0);
+        if !(512..=1 << 31).contains(&bs) || !bs.is_power_of_two() {
+            return Err(invalid(&format!("{path}.block_size"), format!("{bs} is not a power of two from 512 B to 2 GiB")));
+        }
+        Some(BlockGeometry::new(bs as u32).ok_or_else(|| invalid(&format!("{path}.block_size"), "bad block size"))?)
+    } else {
+        if img.block_size.is_some() {
+            return Err(invalid(&format!("{path}.block_size"), "fixed disks have no blocks"));
+        }
+        let sparse_only = [
+            ("header_offset", lay.header_offset.is_some()),
+            ("bat_offset", lay.bat_offset.is_some()),
+            ("bat_padding", lay.bat_padding.is_some()),
+            ("locators_before_bat", lay.locators_before_bat),
+            ("block_order", lay.block_order != BlockOrder::Ascending),
+            ("block_offsets", !lay.block_offsets.is_empty()),
+            ("gap_after_metadata", lay.gap_after_metadata.is_some()),
+            ("gap_between_blocks", lay.gap_between_blocks.is_some()),
+            ("data_alignment", lay.data_alignment.is_some()),
+            ("bitmap_padding", lay.bitmap_padding.is_some()),
+        ];
+        if let Some((f, _)) = sparse_only.iter().find(|(_, set)| *set) {
+            return Err(invalid(&format!("{path}.layout.{f}"), "applies to dynamic and differencing disks only"));
+        }
+        if img.header != Default::default() {
+            return Err(invalid(&format!("{path}.header"), "fixed disks have no dynamic disk header"));
+        }
+        if img.locators.as_ref().is_some_and(|l| !l.is_empty()) {
+            return Err(invalid(&format!("{path}.locators"), "fixed disks have no parent locators"));
+        }
+        None
+    };
+    let model = build_model(img, seed, level, geom, &path)?;
+
+    // Footer.
+    let header_offset = lay.header_offset.map_or(512, |o| o.0);
+    let data_offset = if sparse { header_offset } else { u64::MAX };
+    let kind = match img.kind {
+        Kind::Fixed => DiskType::Fixed,
+        Kind::Dynamic => DiskType::Dynamic,
+        Kind::Differencing => DiskType::Differencing,
+    };
+    let fs = &img.footer;
+    let mut footer = HardDiskFooter::new(kind, size, data_offset);
+    footer.creator_application = fs.creator_application.map_or(DEFAULT_CREATOR, |c| c.0);
+    footer.creator_version = fs.creator_version.unwrap_or(DEFAULT_CREATOR_VERSION);
+    footer.creator_host_os = fs.creator_host_os.map_or(HOST_OS_WINDOWS, |c| c.value());
+    footer.timestamp = fs.timestamp.unwrap_or_else(|| derived_timestamp(seed, level, parent_ts));
+    footer.unique_id = fs.unique_id.map_or_else(|| derived_unique_id(seed, level), |u| u.0);
+    footer.original_size = fs.original_size.map_or(size, |o| o.0);
+    footer.geometry = fs.geometry.map_or_else(
+        || Geometry::for_current_size(size),
+        |g| Geometry { cylinders: g.cylinders, heads: g.heads, sectors_per_track: g.sectors_per_track },
+    );
+    footer.features = fs.features.unwrap_or(vhd_validator::format::footer::FEATURE_RESERVED);
+    footer.saved_state = fs.saved_state.unwrap_or(0);
+    footer.seal();
+
+    let padding = lay.padding_before_footer.map_or(0, |p| p.0);
+    let Some(g) = geom else {
+        let footer_offset = size.checked_add(padding).ok_or_else(|| invalid(&path, "file size overflows"))?;
+        let mut plan = ImagePlan {
+            level,
+            file,
+            footer,
+            short_footer: lay.short_footer,
+            footer_offset,
+            file_len: 0,
+            sparse: None,
+            model,
+        };
+        plan.file_len = footer_offset + plan.footer_len();
+        return Ok(plan);
+    };
+
+    // Sparse layout.
+    if header_offset < 512 {
+        return Err(invalid(&format!("{path}.layout.header_offset"), "the header cannot overlap the footer copy at 0..512"));
+    }
+    let needed = g.blocks_for(size);
+    let entries = match img.header.max_table_entries {
+        Some(e) => e,
+        None => u32::try_from(needed).map_err(|_| invalid(&format!("{path}.size"), "too many blocks for the BAT"))?,
+    };
+    let mut allocated: Vec<u64> = Vec::new();
+    let touched: Vec<(u64, u64)> = model
+        .stored
+        .ranges()
+        .iter()
+        .map(|&(s, e, _)| (s, e))
+        .chain(model.bits.ranges().iter().map(|&(s, e, ())| (s, e)))
+        .collect();
+    for (s, e) in touched {
+        let (first, last) = (s / g.sectors_per_block, (e - 1) / g.sectors_per_block);
+        for b in first..=last {
+            if !allocated.contains(&b) {
+                allocated.push(b);
+            }
+        }
+    }
+    for a in &img.allocate {
+        if !allocated.contains(&a.block) {
+            allocated.push(a.block);
+        }
+    }
+    allocated.sort_unstable();
+    if let Some(&b) = allocated.iter().find(|&&b| b >= u64::from(entries)) {
+        return Err(invalid(&format!("{path}.writes"), format!("block {b} is past the BAT's {entries} entries")));
+    }
+    let mut space = Space { taken: Vec::new(), cursor: 0 };
+    space.reserve(0, 512);
+    space.reserve(header_offset, 1024);
+    space.cursor = round_up(header_offset + 1024, 512).unwrap_or(u64::MAX);
+    let bat_bytes = padded_bat_bytes(entries);
+    if let Some(o) = lay.bat_offset {
+        space.reserve(o.0, bat_bytes);
+    }
+    // Locators.
+    let parent_file = parent.map_or_else(|| "parent.vhd".to_string(), |p| p.file.clone());
+    let default_locators = [
+        LocatorSpec { code: LocatorCode::W2ku, path: None, payload_hex: None, space: None, space_units: SpaceUnits::Sectors, length: None, offset: None, slot: None },
+        LocatorSpec { code: LocatorCode::W2ru, path: None, payload_hex: None, space: None, space_units: SpaceUnits::Sectors, length: None, offset: None, slot: None },
+    ];
+    let specs: &[LocatorSpec] = match &img.locators {
+        Some(l) => l,
+        None if img.kind == Kind::Differencing => &default_locators,
+        None => &[],
+    };
+    if specs.len() > 8 {
+        return Err(invalid(&format!("{path}.locators"), "at most 8 parent locators"));
+    }
+    let mut used_slots = [false; 8];
+    for l in specs {
+        if let Some(s) = l.slot {
+            let slot = usize::from(s);
+            if slot >= 8 || used_slots.get(slot).copied().unwrap_or(true) {
+                return Err(invalid(&format!("{path}.locators"), format!("slot {s} is out of range 0..8 or used twice")));
+            }
+            if let Some(u) = used_slots.get_mut(slot) {
+                *u = true;
+            }
+        }
+    }
+    let mut locs: Vec<(LocatorPlan, bool)> = Vec::new(); // (plan, auto-placed)
+    for (i, l) in specs.iter().enumerate() {
+        let lpath = format!("{path}.locators[{i}]");
+        let slot = match l.slot {
+            Some(s) => usize::from(s),
+            None => {
+                let free = used_slots.iter().position(|u| !u).ok_or_else(|| invalid(&lpath, "no free slot"))?;
+                if let Some(u) = used_slots.get_mut(free) {
+                    *u = true;
+                }
+                free
+            }
+        };
+        let bare = l.code == LocatorCode::None && l.path.is_none() && l.payload_hex.is_none() && l.space.is_none() && l.length.is_none() && l.offset.is_none();
+        if bare {
+            continue;
+        }
+        let payload = match (&l.payload_hex, &l.path) {
+            (Some(h), _) => h.0.clone(),
+            (None, Some(p)) => encode_payload(l.code, p),
+            (None, None) => encode_payload(l.code, &derived_path(l.code, &parent_file)),
+        };
+        let plen = payload.len() as u64;
+        let (span, space_field) = match (l.space, l.space_units) {
+            (Some(s), SpaceUnits::Sectors) => {
+                if s.0 % 512 != 0 {
+                    return Err(invalid(&lpath, "a space recorded in sectors must be a multiple of 512 bytes"));
+                }
+                (s.0, s.0 / 512)
+            }
+            (Some(s), SpaceUnits::Bytes) => (s.0, s.0),
+            // Default: the smallest field value that fits the payload whether it is read as
+            // sectors or as bytes, with the area it means as sectors reserved, so that no
+            // reading is ambiguous (below 512 it is read as sectors, else as bytes).
+            (None, SpaceUnits::Sectors) => {
+                let v = if plen < 512 { plen.max(1) } else { round_up(plen, 512).unwrap_or(u64::MAX) };
+                (v.saturating_mul(512), v)
+            }
+            (None, SpaceUnits::Bytes) => {
+                let v = round_up(plen.max(512), 512).unwrap_or(u64::MAX);
+                (v.saturating_mul(512), v)
+            }
+        };
+        if span < plen {
+            return Err(invalid(&lpath, format!("space {span} is smaller than the {plen}-byte payload")));
+        }
+        let entry = ParentLocatorEntry {
+            platform_code: l.code.raw(),
+            platform_data_space: u32::try_from(space_field).map_err(|_| invalid(&lpath, "space does not fit 32 bits"))?,
+            platform_data_length: l.length.unwrap_or(u32::try_from(plen).map_err(|_| invalid(&lpath, "payload too long"))?),
+            reserved: 0,
+            platform_data_offset: l.offset.map_or(0, |o| o.0),
+        };
+        if let Some(o) = l.offset {
+            space.reserve(o.0, span);
+        }
+        locs.push((LocatorPlan { slot, entry, payload, span }, l.offset.is_none()));
+    }
+    for bo in &lay.block_offsets {
+        if !allocated.contains(&bo.block) {
+            return Err(invalid(&format!("{path}.layout.block_offsets"), format!("block {} is not allocated", bo.block)));
+        }
+        if bo.offset.0 % 512 != 0 {
+            return Err(invalid(&format!("{path}.layout.block_offsets"), "block offsets must be multiples of 512"));
+        }
+        space.reserve(bo.offset.0, g.span_bytes());
+    }
+    let place_bat = |space: &mut Space| -> Result<u64, GenError> {
+        match lay.bat_offset {
+            Some(o) => Ok(o.0),
+            None => space.place(bat_bytes, 512, 0).ok_or_else(|| invalid(&path, "cannot place the BAT")),
+        }
+    };
+    let place_locs = |space: &mut Space, locs: &mut Vec<(LocatorPlan, bool)>| -> Result<(), GenError> {
+        for (lp, auto) in locs.iter_mut() {
+            if *auto {
+                lp.entry.platform_data_offset =
+                    space.place(lp.span, 512, 0).ok_or_else(|| invalid(&path, "cannot place locator data"))?;
+            }
+        }
+        Ok(())
+    };
+    let bat_offset = if lay.locators_before_bat {
+        place_locs(&mut space, &mut locs)?;
+        place_bat(&mut space)?
+    } else {
+        let b = place_bat(&mut space)?;
+        place_locs(&mut space, &mut locs)?;
+        b
+    };
+    // Blocks.
+    let gap_after = lay.gap_after_metadata.map_or(0, |v| v.0);
+    let gap_between = lay.gap_between_blocks.map_or(0, |v| v.0);
+    let align = lay.data_alignment.map_or(512, |v| v.0);
+    if gap_after % 512 != 0 || gap_between % 512 != 0 {
+        return Err(invalid(&format!("{path}.layout"), "gaps must be multiples of 512 bytes"));
+    }
+    if align < 512 || !align.is_power_of_two() {
+        return Err(invalid(&format!("{path}.layout.data_alignment"), "must be a power of two of at least 512"));
+    }
+    space.cursor = space.cursor.saturating_add(gap_after);
+    let mut order: Vec<u64> = match &lay.block_order {
+        BlockOrder::Ascending => allocated.clone(),
+        BlockOrder::Descending => allocated.iter().rev().copied().collect(),
+        BlockOrder::Shuffle => {
+            let mut v = allocated.clone();
+            v.shuffle(&mut pattern::rng(seed, Purpose::Shuffle, level as u64));
+            v
+        }
+        BlockOrder::Explicit(list) => {
+            let mut v = Vec::new();
+            for b in list {
+                if !allocated.contains(b) || v.contains(b) {
+                    return Err(invalid(
+                        &format!("{path}.layout.block_order"),
+                        format!("block {b} is not allocated or is listed twice"),
+                    ));
+                }
+                v.push(*b);
+            }
+            v.extend(allocated.iter().filter(|b| !list.contains(b)));
+            v
+        }
+    };
+    order.retain(|b| !lay.block_offsets.iter().any(|bo| bo.block == *b));
+    let mut blocks = BTreeMap::new();
+    for bo in &lay.block_offsets {
+        blocks.insert(bo.block, bo.offset.0);
+    }
+    for b in order {
+        let pos = space
+            .place(g.span_bytes(), align, g.bitmap_bytes() % align)
+            .ok_or_else(|| invalid(&path, "cannot place blocks"))?;
+        space.cursor = space.cursor.saturating_add(gap_between);
+        blocks.insert(b, pos);
+    }
+    let mut bat = vec![UNALLOCATED; entries as usize];
+    for (&b, &off) in &blocks {
+        let sector = u32::try_from(off / 512)
+            .map_err(|_| invalid(&path, format!("block {b} lies beyond what 32-bit BAT entries address")))?;
+        if let Some(e) = bat.get_mut(b as usize) {
+            *e = sector;
+        }
+    }
+    let end = space.end().max(1536);
+    let footer_offset = end.checked_add(padding).ok_or_else(|| invalid(&path, "file size overflows"))?;
+
+    // Header.
+    let mut header = DynamicDiskHeader::new(bat_offset, entries, g.block_size as u32);
+    let hs = &img.header;
+    if let Some(p) = parent {
+        header.parent_unique_id = p.unique_id;
+        header.parent_timestamp = p.timestamp;
+        header.set_parent_name(&p.file);
+    }
+    if let Some(u) = hs.parent_unique_id {
+        header.parent_unique_id = u.0;
+    }
+    if let Some(t) = hs.parent_timestamp {
+        header.parent_timestamp = t;
+    }
+    if let Some(n) = &hs.parent_name {
+        header.set_parent_name(n);
+    }
+    if let Some(h) = &hs.parent_name_hex {
+        if h.0.len() > 512 {
+            return Err(invalid(&format!("{path}.header.parent_name_hex"), "longer than 512 bytes"));
+        }
+        header.parent_unicode_name = [0; 512];
+        if let Some(dst) = header.parent_unicode_name.get_mut(..h.0.len()) {
+            dst.copy_from_slice(&h.0);
+        }
+    }
+    for (lp, _) in &locs {
+        if let Some(e) = header.parent_locators.get_mut(lp.slot) {
+            *e = lp.entry;
+        }
+    }
+    header.seal();
+    let mut plan = ImagePlan {
+        level,
+        file,
+        footer,
+        short_footer: lay.short_footer,
+        footer_offset,
+        file_len: 0,
+        sparse: Some(SparsePlan {
+            header_offset,
+            header,
+            bat_offset,
+            bat,
+            bat_padding: lay.bat_padding.unwrap_or(0xFF),
+            geom: g,
+            blocks,
+            bitmap_padding: lay.bitmap_padding.unwrap_or(0),
+            locators: locs.into_iter().map(|(l, _)| l).collect(),
+        }),
+        model,
+    };
+    plan.file_len = footer_offset + plan.footer_len();
+    Ok(plan)
+}
+
+/// Writes `bytes` at `offset`, skipping all-zero 4 KiB runs (they stay holes).
+fn write_sparse(f: &mut File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+    let mut pos = 0usize;
+    for chunk in bytes.chunks(4096) {
+        if chunk.iter().any(|&b| b != 0) {
+            f.seek(SeekFrom::Start(offset + pos as u64))?;
+            f.write_all(chunk)?;
+        }
+        pos += chunk.len();
+    }
+    Ok(())
+}
+
+/// Writes the pattern data of `stored` ranges inside `[lo, hi)` (sectors) at
+/// `base + (lba - lo) * 512`, never past `limit` bytes of data.
+fn write_data(f: &mut File, stored: &RangeMap<Fill>, lo: u64, hi: u64, base: u64, limit: u64) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 2048 * 512];
+    for &(s, e, fill) in stored.clipped(lo, hi).ranges() {
+        if fill.is_zero() {
+            continue;
+        }
+        let mut lba = s;
+        while lba < e {
+            let n = (e - lba).min(2048);
+            let chunk = buf.get_mut(..(n * 512) as usize).unwrap_or_default();
+            fill.fill(lba, chunk);
+            let rel = (lba - lo) * 512;
+            let take = limit.saturating_sub(rel).min(chunk.len() as u64) as usize;
+            write_sparse(f, base + rel, chunk.get(..take).unwrap_or_default())?;
+            lba += n;
+        }
+    }
+    Ok(())
+}
+
+/// The sector bitmap bytes of `block` from the model's bits.
+pub fn bitmap_bytes(plan: &ImagePlan, sp: &SparsePlan, block: u64) -> Vec<u8> {
+    let g = sp.geom;
+    let mut bm = vec![0u8; g.bitmap_bytes() as usize];
+    let used = g.bitmap_used_bytes() as usize;
+    if let Some(pad) = bm.get_mut(used..) {
+        pad.fill(sp.bitmap_padding);
+    }
+    if g.sectors_per_block % 8 != 0 && sp.bitmap_padding != 0 {
+        if let Some(last) = bm.get_mut(used.saturating_sub(1)) {
+            *last |= sp.bitmap_padding & (0xFFu8 >> (g.sectors_per_block % 8));
+        }
+    }
+    let lo = block * g.sectors_per_block;
+    for &(s, e, ()) in plan.model.bits.clipped(lo, lo + g.sectors_per_block).ranges() {
+        for i in s..e {
+            bitmap::set_bit(&mut bm, i - lo);
+        }
+    }
+    bm
+}
+
+/// Writes one planned image to `path` (which must not exist unless `force`).
+///
+/// # Errors
+/// [`GenError::Exists`] or [`GenError::Io`].
+pub fn write_image(plan: &ImagePlan, path: &Path, force: bool) -> Result<(), GenError> {
+    let io = |e: std::io::Error| GenError::Io { path: path.to_path_buf(), source: e };
+    let mut f = if force {
+        File::create(path).map_err(io)?
+    } else {
+        File::create_new(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                GenError::Exists(path.to_path_buf())
+            } else {
+                io(e)
+            }
+        })?
+    };
+    f.set_len(plan.file_len).map_err(io)?;
+    let footer = plan.footer.encode();
+    let tail = footer.get(..plan.footer_len() as usize).unwrap_or(&footer);
+    match &plan.sparse {
+        None => {
+            write_data(&mut f, &plan.model.stored, 0, plan.model.sectors(), 0, plan.model.size).map_err(io)?;
+        }
+        Some(sp) => {
+            write_sparse(&mut f, 0, &footer).map_err(io)?;
+            write_sparse(&mut f, sp.header_offset, &sp.header.encode()).map_err(io)?;
+            let bat = Bat { entries: sp.bat.clone() }.encode_padded(sp.bat_padding);
+            write_sparse(&mut f, sp.bat_offset, &bat).map_err(io)?;
+            for l in &sp.locators {
+                write_sparse(&mut f, l.entry.platform_data_offset, &l.payload).map_err(io)?;
+            }
+            let g = sp.geom;
+            for (&b, &off) in &sp.blocks {
+                write_sparse(&mut f, off, &bitmap_bytes(plan, sp, b)).map_err(io)?;
+                let lo = b * g.sectors_per_block;
+                write_data(&mut f, &plan.model.stored, lo, lo + g.sectors_per_block, off + g.bitmap_bytes(), g.block_size)
+                    .map_err(io)?;
+            }
+        }
+    }
+    write_sparse(&mut f, plan.footer_offset, tail).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! `vhd-validate digest`: SHA-256 of the virtual disk of an image (or chain).
+
+use crate::{error, Outcome, Status};
+use std::io::Write;
+use std::path::PathBuf;
+use vhd_validator::chain::ChainReader;
+use vhd_validator::check::{CheckOptions, DEFAULT_MAX_DEPTH};
+
+/// Print the SHA-256 of the virtual disk of each IMAGE (with its differencing chain).
+///
+/// One line per image: `<lowercase sha256>  <virtual size in bytes>  <file>`. The digest covers
+/// every byte of the virtual disk, unallocated ranges as zeros, so images with the same contents
+/// have the same digest whatever their type or layout.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Images (each the child of its chain).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+
+    /// Directory searched for parent images (by file name) after the parent locators; repeatable.
+    #[arg(long = "parent-dir", value_name = "DIR")]
+    pub parent_dirs: Vec<PathBuf>,
+
+    /// Maximum differencing chain length, child included.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
+          value_parser = crate::parse_depth)]
+    pub max_depth: usize,
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `digest`. Every image is attempted; any failure makes the status 2.
+pub fn run(args: Args) -> Outcome {
+    let opts = CheckOptions {
+        parent_dirs: args.parent_dirs.clone(),
+        max_depth: args.max_depth,
+        read_block_data: false,
+        ..CheckOptions::default()
+    };
+    let mut out = crate::stdout();
+    let mut status = Status::Pass;
+    for image in &args.images {
+        match ChainReader::open(image, &opts).and_then(|r| Ok((r.digest()?, r.size()))) {
+            Ok((sum, size)) => writeln!(out, "{}  {size}  {}", hex(&sum), image.display())?,
+            Err(e) => {
+                out.flush()?;
+                error(format!("cannot read {}: {e}", image.display()));
+                status = Status::Fatal;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lower_case_and_padded() {
+        assert_eq!(super::hex(&[0, 0xAB, 0x0f]), "00ab0f");
+    }
+}

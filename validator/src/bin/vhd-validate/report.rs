@@ -1,0 +1,483 @@
+//! Rendering `check` results: the text report and the JSON report (schema: docs/REPORT.md).
+//!
+//! Only the CLI renders formats; the library hands over [`ChainReport`]s as data.
+
+use crate::time::format_rfc3339;
+use serde::Serialize;
+use std::io::{self, Write};
+use vhd_validator::check::{ChainReport, ImageReport};
+use vhd_validator::{Finding, Profile, Severity};
+
+/// Version of the JSON report schema; bumped on any incompatible change (docs/REPORT.md).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The tool's name as reported.
+pub const TOOL_NAME: &str = "vhd-validate";
+
+/// One checked input: the path as found and the report of its chain (child first).
+pub struct Checked {
+    /// The image as named on the command line or found under a directory.
+    pub file: String,
+    /// The chain report.
+    pub report: ChainReport,
+}
+
+/// An input that could not be checked, and why.
+pub struct Unreadable {
+    /// The path as named on the command line or found under a directory.
+    pub file: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Everything a `check` run produced.
+pub struct Run<'a> {
+    /// Severity profile.
+    pub profile: Profile,
+    /// "Now" passed to the library, Unix seconds.
+    pub now_unix: i64,
+    /// Whether block data was read (`--no-data` clears it).
+    pub read_block_data: bool,
+    /// Maximum chain length.
+    pub max_depth: usize,
+    /// `--parent-dir` values as given.
+    pub parent_dirs: &'a [String],
+    /// Checked inputs, in input order.
+    pub checked: &'a [Checked],
+    /// Inputs that could not be checked.
+    pub unreadable: &'a [Unreadable],
+}
+
+/// Finding counts by severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Findings of error severity.
+    pub error: usize,
+    /// Findings of warning severity.
+    pub warning: usize,
+    /// Findings of info severity.
+    pub info: usize,
+}
+
+impl Counts {
+    /// Counts `findings` by severity.
+    pub fn of<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Counts {
+        let mut c = Counts::default();
+        for f in findings {
+            match f.severity {
+                Severity::Error => c.error += 1,
+                Severity::Warning => c.warning += 1,
+                Severity::Info => c.info += 1,
+            }
+        }
+        c
+    }
+
+    fn add(&mut self, o: Counts) {
+        self.error += o.error;
+        self.warning += o.warning;
+        self.info += o.info;
+    }
+
+    /// The verdict these counts give.
+    pub fn verdict(self) -> Verdict {
+        if self.error > 0 {
+            Verdict::Fail
+        } else if self.warning > 0 {
+            Verdict::PassWithWarnings
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// The verdict on one image chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No error and no warning findings (infos allowed).
+    Pass,
+    /// Warnings but no errors.
+    PassWithWarnings,
+    /// At least one error.
+    Fail,
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// A size in bytes, as the largest binary unit that divides it exactly (`10 MiB`, `3 bytes`).
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    if bytes > 0 {
+        for (unit, name) in UNITS {
+            if bytes.is_multiple_of(unit) {
+                return format!("{} {name}", bytes / unit);
+            }
+        }
+    }
+    plural(usize::try_from(bytes).unwrap_or(usize::MAX), "byte")
+}
+
+fn upper(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+/// One finding as a text line:
+/// `SEVERITY CODE file:offset path: message (expected X, found Y)`.
+pub fn finding_line(f: &Finding) -> String {
+    let mut s = format!(
+        "{} {} {}:{} {}: {}",
+        upper(f.severity),
+        f.code,
+        f.file,
+        f.offset,
+        f.path,
+        f.message
+    );
+    match (&f.expected, &f.actual) {
+        (Some(e), Some(a)) => s.push_str(&format!(" (expected {e}, found {a})")),
+        (Some(e), None) => s.push_str(&format!(" (expected {e})")),
+        (None, Some(a)) => s.push_str(&format!(" (found {a})")),
+        (None, None) => {}
+    }
+    s
+}
+
+fn describe(image: Option<&ImageReport>, chain_len: usize) -> String {
+    let kind = image
+        .and_then(|i| i.disk_type.clone())
+        .unwrap_or_else(|| "unknown type".into());
+    let size = image
+        .and_then(|i| i.virtual_size)
+        .map_or_else(|| "unknown size".into(), format_size);
+    if chain_len > 1 {
+        format!("[{kind}, {size}, chain of {chain_len}]")
+    } else {
+        format!("[{kind}, {size}]")
+    }
+}
+
+/// The verdict line of one chain:
+/// `file: PASS|PASS with N warning(s)|FAIL (E errors, W warnings, I infos) [type, virtual size]`.
+pub fn verdict_line(c: &Checked) -> String {
+    let counts = Counts::of(c.report.findings());
+    let verdict = match counts.verdict() {
+        Verdict::Pass => "PASS".to_string(),
+        Verdict::PassWithWarnings => format!("PASS with {}", plural(counts.warning, "warning")),
+        Verdict::Fail => format!(
+            "FAIL ({}, {}, {})",
+            plural(counts.error, "error"),
+            plural(counts.warning, "warning"),
+            plural(counts.info, "info")
+        ),
+    };
+    format!(
+        "{}: {verdict} {}",
+        c.file,
+        describe(c.report.images.first(), c.report.images.len())
+    )
+}
+
+/// Writes the text report: every finding of every chain, then the chain's verdict line, and a
+/// summary line when more or fewer than one image was given.
+pub fn write_text(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
+    for c in run.checked {
+        for f in c.report.findings() {
+            writeln!(out, "{}", finding_line(f))?;
+        }
+        writeln!(out, "{}", verdict_line(c))?;
+    }
+    if run.checked.len() + run.unreadable.len() != 1 {
+        let s = summary(run);
+        let mut line = format!(
+            "summary: {} checked ({} pass, {} pass with warnings, {} fail)",
+            plural(s.images, "image"),
+            s.pass,
+            s.pass_with_warnings,
+            s.fail
+        );
+        if s.unreadable > 0 {
+            line.push_str(&format!(", {} unreadable", s.unreadable));
+        }
+        line.push_str(&format!(", profile {}", run.profile));
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `tool` object.
+#[derive(Serialize)]
+pub struct Tool {
+    /// Always `vhd-validate`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// The tool block of every JSON document.
+pub fn tool() -> Tool {
+    Tool {
+        name: TOOL_NAME,
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: u32,
+    tool: Tool,
+    profile: Profile,
+    now: String,
+    now_unix: i64,
+    options: Options<'a>,
+    images: Vec<ImageOut<'a>>,
+    errors: Vec<ErrorOut<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Options<'a> {
+    read_block_data: bool,
+    max_depth: usize,
+    parent_dirs: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ImageOut<'a> {
+    file: &'a str,
+    disk_type: Option<&'a str>,
+    virtual_size: Option<u64>,
+    verdict: Verdict,
+    counts: Counts,
+    findings: Vec<FindingOut<'a>>,
+    chain: Vec<ChainLink<'a>>,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    code: &'static str,
+    family: &'static str,
+    severity: Severity,
+    file: &'a str,
+    offset: u64,
+    length: u64,
+    path: &'a str,
+    expected: Option<&'a str>,
+    actual: Option<&'a str>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct ChainLink<'a> {
+    file: &'a str,
+    disk_type: Option<&'a str>,
+    virtual_size: Option<u64>,
+    counts: Counts,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    file: &'a str,
+    message: &'a str,
+}
+
+/// `summary` object (also used for the text summary line).
+#[derive(Serialize)]
+struct Summary {
+    images: usize,
+    pass: usize,
+    pass_with_warnings: usize,
+    fail: usize,
+    unreadable: usize,
+    counts: Counts,
+    exit_status: u8,
+}
+
+fn summary(run: &Run<'_>) -> Summary {
+    let mut s = Summary {
+        images: run.checked.len(),
+        pass: 0,
+        pass_with_warnings: 0,
+        fail: 0,
+        unreadable: run.unreadable.len(),
+        counts: Counts::default(),
+        exit_status: 0,
+    };
+    for c in run.checked {
+        let counts = Counts::of(c.report.findings());
+        s.counts.add(counts);
+        match counts.verdict() {
+            Verdict::Pass => s.pass += 1,
+            Verdict::PassWithWarnings => s.pass_with_warnings += 1,
+            Verdict::Fail => s.fail += 1,
+        }
+    }
+    s.exit_status = exit_status(run) as u8;
+    s
+}
+
+/// The exit status of a run: 2 if an input was unreadable, else 1 if any error finding, else 0.
+pub fn exit_status(run: &Run<'_>) -> crate::Status {
+    if !run.unreadable.is_empty() {
+        crate::Status::Fatal
+    } else if run.checked.iter().any(|c| !c.report.passes()) {
+        crate::Status::Fail
+    } else {
+        crate::Status::Pass
+    }
+}
+
+fn finding_out(f: &Finding) -> FindingOut<'_> {
+    let rule = f.code.rule();
+    FindingOut {
+        code: rule.code,
+        family: rule.family.as_str(),
+        severity: f.severity,
+        file: &f.file,
+        offset: f.offset,
+        length: f.length,
+        path: &f.path,
+        expected: f.expected.as_deref(),
+        actual: f.actual.as_deref(),
+        message: &f.message,
+    }
+}
+
+fn image_out(c: &Checked) -> ImageOut<'_> {
+    let first = c.report.images.first();
+    let counts = Counts::of(c.report.findings());
+    ImageOut {
+        file: &c.file,
+        disk_type: first.and_then(|i| i.disk_type.as_deref()),
+        virtual_size: first.and_then(|i| i.virtual_size),
+        verdict: counts.verdict(),
+        counts,
+        findings: c.report.findings().map(finding_out).collect(),
+        chain: c
+            .report
+            .images
+            .iter()
+            .map(|i| ChainLink {
+                file: &i.file,
+                disk_type: i.disk_type.as_deref(),
+                virtual_size: i.virtual_size,
+                counts: Counts::of(&i.findings),
+            })
+            .collect(),
+    }
+}
+
+/// Writes the JSON report (one pretty-printed document and a newline).
+pub fn write_json(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
+    let doc = Document {
+        format_version: FORMAT_VERSION,
+        tool: tool(),
+        profile: run.profile,
+        now: format_rfc3339(run.now_unix),
+        now_unix: run.now_unix,
+        options: Options {
+            read_block_data: run.read_block_data,
+            max_depth: run.max_depth,
+            parent_dirs: run.parent_dirs,
+        },
+        images: run.checked.iter().map(image_out).collect(),
+        errors: run
+            .unreadable
+            .iter()
+            .map(|u| ErrorOut {
+                file: &u.file,
+                message: &u.message,
+            })
+            .collect(),
+        summary: summary(run),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vhd_validator::Code;
+
+    #[test]
+    fn sizes_use_exact_units() {
+        assert_eq!(format_size(0), "0 bytes");
+        assert_eq!(format_size(1), "1 byte");
+        assert_eq!(format_size(512), "512 bytes");
+        assert_eq!(format_size(1536), "1536 bytes");
+        assert_eq!(format_size(3072), "3 KiB");
+        assert_eq!(format_size(10 << 20), "10 MiB");
+        assert_eq!(format_size((10 << 20) + 512), "10486272 bytes");
+        assert_eq!(format_size(3 << 40), "3 TiB");
+    }
+
+    #[test]
+    fn finding_lines_show_expected_and_found() {
+        let f = Finding::new(
+            Code::FooterChecksum,
+            64,
+            4,
+            "footer.checksum",
+            "checksum mismatch",
+        );
+        let mut f = f.expected("0x00000001").actual("0x00000002");
+        f.file = "a.vhd".into();
+        assert_eq!(
+            finding_line(&f),
+            format!(
+                "{} FOOTER-CHECKSUM a.vhd:64 footer.checksum: checksum mismatch (expected 0x00000001, found 0x00000002)",
+                upper(Code::FooterChecksum.rule().strict)
+            )
+        );
+        f.expected = None;
+        assert!(finding_line(&f).ends_with("mismatch (found 0x00000002)"));
+        f.actual = None;
+        assert!(finding_line(&f).ends_with("mismatch"));
+    }
+
+    #[test]
+    fn verdicts_follow_counts() {
+        assert_eq!(Counts::default().verdict(), Verdict::Pass);
+        assert_eq!(
+            Counts {
+                info: 3,
+                ..Counts::default()
+            }
+            .verdict(),
+            Verdict::Pass
+        );
+        assert_eq!(
+            Counts {
+                warning: 1,
+                info: 3,
+                ..Counts::default()
+            }
+            .verdict(),
+            Verdict::PassWithWarnings
+        );
+        assert_eq!(
+            Counts {
+                error: 1,
+                ..Counts::default()
+            }
+            .verdict(),
+            Verdict::Fail
+        );
+    }
+}
