@@ -19,6 +19,11 @@
 //! | CHAIN-DEPTH | header + 40 (16 bytes) | `header.parent_unique_id` |
 //! | CHAIN-ERROR-IN-PARENT | header + 40 (16 bytes) | `chain[k]`, k = the first ancestor with an error |
 //!
+//! CHAIN-PARENT-TIMESTAMP compares the child's parent time stamp with the time stamp in the
+//! parent's hard disk footer. The spec calls the field the parent's "modification time stamp";
+//! blktap and VirtualBox store the parent file's modification time instead (reference C8), so
+//! their chains can carry this finding (a warning under strict, info under compat).
+//!
 //! Ancestors' own findings are in their own [`ImageReport`]s (child first); a parent's `file`
 //! is its resolved path.
 
@@ -57,6 +62,9 @@ pub fn check_chain(path: &Path, src: FileSource, opts: &CheckOptions) -> ChainRe
     }
     if let (Some(last), Some(slot)) = (chain.links.last(), added.last_mut()) {
         end_findings(last, &chain.end, &chain.links, slot);
+    }
+    for (i, (link, slot)) in chain.links.iter().zip(added.iter_mut()).enumerate() {
+        null_parent_uuid(link, chain.links.get(i + 1), slot);
     }
     for (report, mut extra) in images.iter_mut().zip(added) {
         for f in &mut extra {
@@ -133,21 +141,27 @@ fn rejected_findings(child: &Link, rejected: &[Rejected], parent_uuid: &[u8; 16]
     }
 }
 
+/// CHAIN-PARENT-UUID-NULL: a differencing disk whose parent unique id is all zero (blktap's
+/// mark of a raw parent), whether or not a parent was resolved.
+fn null_parent_uuid(link: &Link, parent: Option<&Link>, out: &mut Vec<Finding>) {
+    let Some((_, header)) = &link.layout.header else { return };
+    if link.layout.disk_type() != Some(DiskType::Differencing) || header.parent_unique_id != [0u8; 16] {
+        return;
+    }
+    let message = match parent {
+        Some(p) => format!(
+            "the parent unique id is all zero, so the parent cannot be verified; {} was taken as the first existing VHD",
+            p.path.display()
+        ),
+        None => "the parent unique id is all zero, so no parent can be verified".to_string(),
+    };
+    out.push(at_field(&link.layout, Code::ChainParentUuidNull, parent_uuid_field(), message));
+}
+
 /// Chain rules relating `child` to its resolved `parent`.
 fn relate(child: &Link, parent: &Link, rejected: &[Rejected], out: &mut Vec<Finding>) {
     let Some((_, header)) = &child.layout.header else { return };
     let (Some(cf), Some(pf)) = (child.layout.footer(), parent.layout.footer()) else { return };
-    if header.parent_unique_id == [0u8; 16] {
-        out.push(at_field(
-            &child.layout,
-            Code::ChainParentUuidNull,
-            parent_uuid_field(),
-            format!(
-                "the parent unique id is all zero, so the parent cannot be verified; {} was taken as the first existing VHD",
-                parent.path.display()
-            ),
-        ));
-    }
     if let Some(by) = &parent.found_by {
         if !by.is_locator() {
             let passed: Vec<String> = rejected
@@ -228,14 +242,6 @@ fn end_findings(last: &Link, end: &ChainEnd, links: &[Link], out: &mut Vec<Findi
     match end {
         ChainEnd::Complete | ChainEnd::NoHeader => {}
         ChainEnd::NotFound { rejected, tried } => {
-            if header.parent_unique_id == [0u8; 16] {
-                out.push(at_field(
-                    &last.layout,
-                    Code::ChainParentUuidNull,
-                    parent_uuid_field(),
-                    "the parent unique id is all zero, so no parent can be verified".into(),
-                ));
-            }
             if rejected.is_empty() {
                 let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
                 let msg = if list.is_empty() {
@@ -400,6 +406,23 @@ mod tests {
         assert_eq!(f.actual, Some(crate::format::format_uuid(&id(1))));
         assert_eq!(chain_codes(&r, 0), vec![Code::ChainParentUuid]);
         assert_eq!(r.images.len(), 1);
+
+        // A null parent unique id is reported whether or not a parent is found.
+        std::fs::remove_file(d.join("p.vhd")).unwrap();
+        let mut c = Img::diff(SIZE, BS, 2, &parent, "p.vhd").w2ru(".\\p.vhd");
+        c.parent_uuid = [0; 16];
+        c.write(&p);
+        let r = run(&p, &CheckOptions::default());
+        assert_eq!(chain_codes(&r, 0), vec![Code::ChainParentUuidNull, Code::ChainParentMissing]);
+
+        // A differencing disk whose header is not in the file: no parent is looked for.
+        let mut bytes = Img::diff(SIZE, BS, 2, &parent, "p.vhd").build();
+        crate::check::testutil::edit_footer(&mut bytes, true, |f| f.data_offset = 1 << 40);
+        std::fs::write(&p, &bytes).unwrap();
+        let r = run(&p, &CheckOptions::default());
+        assert_eq!(r.images.len(), 1);
+        assert_eq!(chain_codes(&r, 0), vec![]);
+        assert!(crate::chain::ChainReader::open(&p, &CheckOptions::default()).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::{Ctx, FooterSource, Layout};
 use crate::finding::Finding;
-use crate::format::footer::{FOOTER_SIZE, POISON_COOKIE};
+use crate::format::footer::{COOKIE, FOOTER_SIZE, POISON_COOKIE};
 use crate::format::{format_tag, DiskType, HardDiskFooter};
 use crate::io::ReadAt;
 use crate::rules::Code;
@@ -105,10 +105,7 @@ pub(super) fn check(ctx: &mut Ctx) {
 
 /// Whether the footer the image is read with is the trailing one.
 fn tail_used(layout: &Layout) -> bool {
-    matches!(
-        layout.footer,
-        Some((FooterSource::Tail | FooterSource::TailShort, _))
-    )
+    matches!(layout.footer, Some((FooterSource::Tail | FooterSource::TailShort, _)))
 }
 
 /// FILE-FIXED-SIZE-SHORT / -LONG: the data region `[0, footer start)` against current size.
@@ -144,10 +141,7 @@ fn fixed_size(ctx: &mut Ctx) {
                 current,
                 data - current,
                 "file",
-                format!(
-                    "{} slack bytes lie between the end of the disk data and the footer",
-                    data - current
-                ),
+                format!("{} slack bytes lie between the end of the disk data and the footer", data - current),
             )
             .expected(current.saturating_add(layout.file_size - data))
             .actual(layout.file_size),
@@ -158,10 +152,7 @@ fn fixed_size(ctx: &mut Ctx) {
 /// Whether the header bytes can be trusted as a header (right cookie or right checksum), so
 /// that BAT-derived positions mean something.
 fn header_trusted(layout: &Layout) -> bool {
-    layout
-        .header
-        .as_ref()
-        .is_some_and(|(_, h)| h.cookie_valid() || h.checksum_valid())
+    layout.header.as_ref().is_some_and(|(_, h)| h.cookie_valid() || h.checksum_valid())
 }
 
 /// End of data (see the module documentation), or `None` without a trustworthy header.
@@ -189,8 +180,7 @@ pub(super) fn end_of_data(layout: &Layout) -> Option<u64> {
 /// such entries) are summed up in one more finding with path `bat`.
 fn truncated(ctx: &mut Ctx) {
     let layout = ctx.layout;
-    let (Some(g), true, Some((_, h))) = (layout.block, header_trusted(layout), &layout.header)
-    else {
+    let (Some(g), true, Some((_, h))) = (layout.block, header_trusted(layout), &layout.header) else {
         return;
     };
     let size = layout.file_size;
@@ -284,8 +274,7 @@ fn footer_at(src: &dyn ReadAt, off: u64) -> Option<HardDiskFooter> {
 fn trailing_garbage(ctx: &mut Ctx) {
     let layout = ctx.layout;
     let size = layout.file_size;
-    if layout.tail.as_ref().is_some_and(|(_, t)| t.cookie_valid()) || size < 2 * FOOTER_SIZE as u64
-    {
+    if layout.tail.as_ref().is_some_and(|(_, t)| t.cookie_valid()) || size < 2 * FOOTER_SIZE as u64 {
         return;
     }
     let copy = match &layout.footer {
@@ -309,8 +298,7 @@ fn trailing_garbage(ctx: &mut Ctx) {
                     break;
                 }
             }
-            hit.or_else(|| scan(ctx.src, size, eod, |_, f| f.kind().is_sparse()))
-                .map(|(off, f)| (off, f == *copy))
+            hit.or_else(|| scan(ctx.src, size, eod, |_, f| f.kind().is_sparse())).map(|(off, f)| (off, f == *copy))
         }
         None => scan(ctx.src, size, 0, |off, f| match f.kind() {
             DiskType::Fixed => f.current_size <= off,
@@ -322,11 +310,7 @@ fn trailing_garbage(ctx: &mut Ctx) {
         return;
     };
     let end = off + FOOTER_SIZE as u64;
-    let note = if equal_to_copy {
-        ", identical to the footer copy at offset 0"
-    } else {
-        ""
-    };
+    let note = if equal_to_copy { ", identical to the footer copy at offset 0" } else { "" };
     ctx.push(
         Finding::new(
             Code::FileTrailingGarbage,
@@ -368,9 +352,11 @@ fn scan(
     loop {
         let at = usize::try_from(rel).ok()?;
         let raw: &[u8; FOOTER_SIZE] = buf.get(at..at + FOOTER_SIZE)?.try_into().ok()?;
-        let f = HardDiskFooter::decode(raw);
-        if valid_footer(&f) && accept(lo + rel, &f) {
-            return Some((lo + rel, f));
+        if raw.starts_with(&COOKIE) {
+            let f = HardDiskFooter::decode(raw);
+            if valid_footer(&f) && accept(lo + rel, &f) {
+                return Some((lo + rel, f));
+            }
         }
         if rel < 512 {
             return None;
@@ -404,10 +390,7 @@ mod tests {
     fn degenerate_inputs_give_findings_and_do_not_panic() {
         assert_eq!(codes(&[]), vec![Code::FileTooSmall]);
         let c = codes(&[0u8; 511]);
-        assert!(
-            c.contains(&Code::FileTooSmall) && c.contains(&Code::FooterCookie),
-            "{c:?}"
-        );
+        assert!(c.contains(&Code::FileTooSmall) && c.contains(&Code::FooterCookie), "{c:?}");
         // Deterministic pseudo-random bytes (xorshift).
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let random: Vec<u8> = (0..3072)
@@ -446,10 +429,7 @@ mod tests {
         let fs = findings(&img);
         let c: Vec<_> = fs.iter().map(|f| f.code).collect();
         assert!(c.contains(&Code::FileSizeSectorAlign), "{c:?}");
-        let f = fs
-            .iter()
-            .find(|f| f.code == Code::FileSizeSectorAlign)
-            .unwrap();
+        let f = fs.iter().find(|f| f.code == Code::FileSizeSectorAlign).unwrap();
         assert_eq!((f.offset, f.length), ((1 << 20) + 512, 100));
         assert!(c.contains(&Code::FileFixedSizeLong), "{c:?}");
     }
@@ -469,10 +449,7 @@ mod tests {
         let mut img = testutil::fixed(1 << 20, 0);
         edit_footer(&mut img, true, |f| f.current_size += 512);
         let fs = findings(&img);
-        let f = fs
-            .iter()
-            .find(|f| f.code == Code::FileFixedSizeShort)
-            .unwrap();
+        let f = fs.iter().find(|f| f.code == Code::FileFixedSizeShort).unwrap();
         assert_eq!((f.offset, f.length), (1 << 20, 512));
         let mut img = testutil::fixed(1 << 20, 0);
         edit_footer(&mut img, true, |f| {
@@ -482,14 +459,8 @@ mod tests {
         });
         let fs = findings(&img);
         let c: Vec<_> = fs.iter().map(|f| f.code).collect();
-        assert!(
-            c.contains(&Code::FileFixedSizeLong) && !c.contains(&Code::FileFixedSizeShort),
-            "{c:?}"
-        );
-        let f = fs
-            .iter()
-            .find(|f| f.code == Code::FileFixedSizeLong)
-            .unwrap();
+        assert!(c.contains(&Code::FileFixedSizeLong) && !c.contains(&Code::FileFixedSizeShort), "{c:?}");
+        let f = fs.iter().find(|f| f.code == Code::FileFixedSizeLong).unwrap();
         assert_eq!((f.offset, f.length), ((1 << 20) - 1024, 1024));
     }
 
@@ -501,10 +472,7 @@ mod tests {
         let mut img = full[..cut].to_vec();
         img.extend_from_slice(&full[full.len() - 512..]);
         let fs = findings(&img);
-        let t: Vec<_> = fs
-            .iter()
-            .filter(|f| f.code == Code::FileTruncated)
-            .collect();
+        let t: Vec<_> = fs.iter().filter(|f| f.code == Code::FileTruncated).collect();
         assert_eq!(t.len(), 2, "{fs:?}");
         assert_eq!(t[0].path, "bat[1]");
         assert_eq!(t[1].path, "bat[2]");
@@ -526,17 +494,10 @@ mod tests {
             c.copy_from_slice(&0x0100_0000u32.to_be_bytes());
         }
         let fs = findings(&img);
-        let t: Vec<_> = fs
-            .iter()
-            .filter(|f| f.code == Code::FileTruncated)
-            .collect();
+        let t: Vec<_> = fs.iter().filter(|f| f.code == Code::FileTruncated).collect();
         assert_eq!(t.len(), super::MAX_TRUNCATED_FINDINGS + 1);
         let summary = t.iter().find(|f| f.path == "bat").unwrap();
-        assert!(
-            summary.message.starts_with("1744 more"),
-            "{}",
-            summary.message
-        );
+        assert!(summary.message.starts_with("1744 more"), "{}", summary.message);
     }
 
     #[test]
@@ -545,10 +506,7 @@ mod tests {
         let n = img.len();
         img.splice(n - 512..n - 512, [0u8; 4096]);
         let fs = findings(&img);
-        assert_eq!(
-            fs.iter().map(|f| f.code).collect::<Vec<_>>(),
-            vec![Code::FileGapBeforeFooter]
-        );
+        assert_eq!(fs.iter().map(|f| f.code).collect::<Vec<_>>(), vec![Code::FileGapBeforeFooter]);
         assert_eq!((fs[0].offset, fs[0].length), ((n - 512) as u64, 4096));
         // No gap when the last block ends at the footer.
         assert!(!codes(&dynamic()).contains(&Code::FileGapBeforeFooter));
@@ -571,16 +529,9 @@ mod tests {
         let n = img.len();
         img.extend_from_slice(&[0x5Au8; 1000]);
         let fs = findings(&img);
-        let g = fs
-            .iter()
-            .find(|f| f.code == Code::FileTrailingGarbage)
-            .unwrap();
+        let g = fs.iter().find(|f| f.code == Code::FileTrailingGarbage).unwrap();
         assert_eq!((g.offset, g.length), (n as u64, 1000));
-        assert!(
-            g.message.contains("identical to the footer copy"),
-            "{}",
-            g.message
-        );
+        assert!(g.message.contains("identical to the footer copy"), "{}", g.message);
         let c: Vec<_> = fs.iter().map(|f| f.code).collect();
         assert!(c.contains(&Code::FooterTailInvalidHeadValid), "{c:?}");
         // Sector-aligned garbage, after a 4 KiB-padded layout.
@@ -589,10 +540,7 @@ mod tests {
         img.splice(n - 512..n - 512, [0u8; 3584]);
         img.extend_from_slice(&[0x11u8; 2048]);
         let fs = findings(&img);
-        let g = fs
-            .iter()
-            .find(|f| f.code == Code::FileTrailingGarbage)
-            .unwrap();
+        let g = fs.iter().find(|f| f.code == Code::FileTrailingGarbage).unwrap();
         assert_eq!((g.offset, g.length), ((n + 3584) as u64, 2048));
     }
 
@@ -625,9 +573,6 @@ mod tests {
         let mut img = dynamic();
         testutil::edit_tail_footer(&mut img, true, |f| f.cookie = *b"v_poison");
         let c = codes(&img);
-        assert!(
-            c.contains(&Code::FilePoisoned) && c.contains(&Code::FooterTailInvalidHeadValid),
-            "{c:?}"
-        );
+        assert!(c.contains(&Code::FilePoisoned) && c.contains(&Code::FooterTailInvalidHeadValid), "{c:?}");
     }
 }

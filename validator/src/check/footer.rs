@@ -12,13 +12,11 @@
 use super::{Ctx, FooterSource};
 use crate::finding::Finding;
 use crate::format::footer::{
-    COOKIE, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_SIZE, HOST_OS_MAC, HOST_OS_WINDOWS,
-    SHORT_FOOTER_SIZE, VERSION_1_0,
+    COOKIE, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_SIZE, HOST_OS_MAC, HOST_OS_WINDOWS, SHORT_FOOTER_SIZE,
+    VERSION_1_0,
 };
 use crate::format::geometry::Geometry;
-use crate::format::{
-    format_tag, format_uuid, timestamp, DiskType, HardDiskFooter, ALL_ONES_OFFSET,
-};
+use crate::format::{format_tag, format_uuid, timestamp, DiskType, HardDiskFooter, ALL_ONES_OFFSET};
 use crate::rules::Code;
 
 /// The footer's fields as `(name, byte offset, length in bytes)`, in on-disk order
@@ -44,15 +42,14 @@ pub(super) const FIELDS: [(&str, u64, u64); 16] = [
 
 /// Creator applications this project knows (reference A.8; `vhdc` is this project's generator).
 pub(super) const KNOWN_CREATORS: [[u8; 4]; 12] = [
-    *b"vpc ", *b"vs  ", *b"win ", *b"wa\0\0", *b"d2v\0", *b"d2v ", *b"qemu", *b"qem2", *b"tap\0",
-    *b"CTXS", *b"vbox", *b"vhdc",
+    *b"vpc ", *b"vs  ", *b"win ", *b"wa\0\0", *b"d2v\0", *b"d2v ", *b"qemu", *b"qem2", *b"tap\0", *b"CTXS", *b"vbox",
+    *b"vhdc",
 ];
 
 /// Creators QEMU sizes by the current size rather than by C x H x S (`vpc_ignore_current_size`
 /// in QEMU `block/vpc.c`, plus the 2025 Azure creator `wa\0\0`).
-pub(super) const QEMU_CURRENT_SIZE_CREATORS: [[u8; 4]; 6] = [
-    *b"win ", *b"qem2", *b"d2v ", *b"CTXS", *b"tap\0", *b"wa\0\0",
-];
+pub(super) const QEMU_CURRENT_SIZE_CREATORS: [[u8; 4]; 6] =
+    [*b"win ", *b"qem2", *b"d2v ", *b"CTXS", *b"tap\0", *b"wa\0\0"];
 
 /// Largest current size (bytes) BAT sector numbers can address: 0xFF000000 sectors = 2040 GiB
 /// (QEMU `VHD_MAX_SECTORS`).
@@ -75,16 +72,8 @@ pub(super) struct Site<'a> {
 
 impl Site<'_> {
     fn at(&self, field: &str) -> (u64, u64, String) {
-        let (rel, len) = FIELDS
-            .iter()
-            .find(|(n, _, _)| *n == field)
-            .map(|(_, o, l)| (*o, *l))
-            .unwrap_or((0, self.len));
-        (
-            self.base.saturating_add(rel),
-            len,
-            format!("{}.{field}", self.name),
-        )
+        let (rel, len) = FIELDS.iter().find(|(n, _, _)| *n == field).map(|(_, o, l)| (*o, *l)).unwrap_or((0, self.len));
+        (self.base.saturating_add(rel), len, format!("{}.{field}", self.name))
     }
 
     fn finding(&self, code: Code, field: &str, message: impl Into<String>) -> Finding {
@@ -99,11 +88,7 @@ pub(super) fn check(ctx: &mut Ctx) {
     let tail_site = layout.tail.as_ref().map(|(off, _)| Site {
         base: *off,
         name: "footer",
-        len: if layout.tail_short {
-            SHORT_FOOTER_SIZE as u64
-        } else {
-            FOOTER_SIZE as u64
-        },
+        len: if layout.tail_short { SHORT_FOOTER_SIZE as u64 } else { FOOTER_SIZE as u64 },
     });
     match &layout.footer {
         None => {
@@ -115,11 +100,7 @@ pub(super) fn check(ctx: &mut Ctx) {
             if let (Some((_, tail)), Some(site)) = (&layout.tail, tail_site) {
                 validity(ctx, tail, site);
             }
-            let site = Site {
-                base: 0,
-                name: "footer_copy",
-                len: FOOTER_SIZE as u64,
-            };
+            let site = Site { base: 0, name: "footer_copy", len: FOOTER_SIZE as u64 };
             fields(ctx, copy, site);
         }
         Some((_, tail)) => {
@@ -136,21 +117,14 @@ pub(super) fn check(ctx: &mut Ctx) {
 pub(super) fn validity(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if !f.cookie_valid() {
         ctx.push(
-            site.finding(
-                Code::FooterCookie,
-                "cookie",
-                format!("{} has no `conectix` cookie", site.name),
-            )
-            .expected(format_tag(&COOKIE))
-            .actual(format_tag(&f.cookie)),
+            site.finding(Code::FooterCookie, "cookie", format!("{} has no `conectix` cookie", site.name))
+                .expected(format_tag(&COOKIE))
+                .actual(format_tag(&f.cookie)),
         );
         return;
     }
     if !f.checksum_valid() {
-        let mut msg = format!(
-            "{} checksum does not match the byte sum of the footer",
-            site.name
-        );
+        let mut msg = format!("{} checksum does not match the byte sum of the footer", site.name);
         if tap_hidden_checksum_ok(f) {
             msg.push_str(
                 "; it would match with byte 85 (blktap's hidden flag) zeroed, a legacy blktap 0.1/1.1 \
@@ -184,28 +158,18 @@ fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     features(ctx, f, site);
     if f.file_format_version != VERSION_1_0 {
         ctx.push(
-            site.finding(
-                Code::FooterVersion,
-                "file_format_version",
-                "file format version is not 1.0",
-            )
-            .expected(format!("{VERSION_1_0:#010x}"))
-            .actual(format!("{:#010x}", f.file_format_version)),
+            site.finding(Code::FooterVersion, "file_format_version", "file format version is not 1.0")
+                .expected(format!("{VERSION_1_0:#010x}"))
+                .actual(format!("{:#010x}", f.file_format_version)),
         );
     }
     data_offset(ctx, f, site);
-    if !matches!(
-        f.kind(),
-        DiskType::Fixed | DiskType::Dynamic | DiskType::Differencing
-    ) {
+    if !matches!(f.kind(), DiskType::Fixed | DiskType::Dynamic | DiskType::Differencing) {
         ctx.push(
             site.finding(
                 Code::FooterDiskType,
                 "disk_type",
-                format!(
-                    "disk type {} is not fixed (2), dynamic (3) or differencing (4)",
-                    f.disk_type
-                ),
+                format!("disk type {} is not fixed (2), dynamic (3) or differencing (4)", f.disk_type),
             )
             .expected("2, 3 or 4")
             .actual(f.disk_type),
@@ -236,13 +200,9 @@ fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
 fn features(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if f.features & FEATURE_RESERVED == 0 {
         ctx.push(
-            site.finding(
-                Code::FooterFeaturesReservedBit,
-                "features",
-                "features bit 1 (reserved) must always be set",
-            )
-            .expected("bit 0x00000002 set")
-            .actual(format!("{:#010x}", f.features)),
+            site.finding(Code::FooterFeaturesReservedBit, "features", "features bit 1 (reserved) must always be set")
+                .expected("bit 0x00000002 set")
+                .actual(format!("{:#010x}", f.features)),
         );
     }
     let unknown = f.features & !(FEATURE_RESERVED | FEATURE_TEMPORARY);
@@ -313,13 +273,9 @@ fn data_offset(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             }
             if !f.data_offset.is_multiple_of(512) {
                 ctx.push(
-                    site.finding(
-                        Code::FooterDataOffsetAlign,
-                        "data_offset",
-                        "data offset is not sector-aligned",
-                    )
-                    .expected("a multiple of 512")
-                    .actual(f.data_offset),
+                    site.finding(Code::FooterDataOffsetAlign, "data_offset", "data offset is not sector-aligned")
+                        .expected("a multiple of 512")
+                        .actual(f.data_offset),
                 );
             }
         }
@@ -360,20 +316,14 @@ fn creator(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
 fn sizes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     let size = f.current_size;
     if size == 0 {
-        ctx.push(
-            site.finding(Code::FooterSizeZero, "current_size", "current size is zero")
-                .actual(0),
-        );
+        ctx.push(site.finding(Code::FooterSizeZero, "current_size", "current size is zero").actual(0));
     }
     if !size.is_multiple_of(512) {
         ctx.push(
             site.finding(
                 Code::FooterSizeAlign,
                 "current_size",
-                format!(
-                    "current size {size} is not a whole number of sectors ({} bytes over)",
-                    size % 512
-                ),
+                format!("current size {size} is not a whole number of sectors ({} bytes over)", size % 512),
             )
             .expected("a multiple of 512")
             .actual(size),
@@ -402,11 +352,7 @@ fn sizes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         );
     }
     if f.original_size != size {
-        let how = if f.original_size > size {
-            "larger"
-        } else {
-            "smaller"
-        };
+        let how = if f.original_size > size { "larger" } else { "smaller" };
         ctx.push(
             site.finding(
                 Code::FooterOriginalSize,
@@ -444,10 +390,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         );
     }
     let chs_bytes = g.total_sectors() * 512;
-    if chs_bytes != size
-        && !QEMU_CURRENT_SIZE_CREATORS.contains(&f.creator_application)
-        && g != Geometry::MAX
-    {
+    if chs_bytes != size && !QEMU_CURRENT_SIZE_CREATORS.contains(&f.creator_application) && g != Geometry::MAX {
         ctx.push(
             site.finding(
                 Code::FooterGeometrySizeDivergence,
@@ -463,11 +406,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         );
     }
     if g == Geometry::default() {
-        ctx.push(
-            site.finding(Code::FooterGeometryZero, "geometry", "geometry is 0/0/0")
-                .expected(spec)
-                .actual(g),
-        );
+        ctx.push(site.finding(Code::FooterGeometryZero, "geometry", "geometry is 0/0/0").expected(spec).actual(g));
     } else {
         let mut why = Vec::new();
         if g.heads > 16 {
@@ -484,10 +423,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
                 site.finding(
                     Code::FooterGeometryRange,
                     "geometry",
-                    format!(
-                        "geometry {g} is outside the CHS algorithm's range: {}",
-                        why.join(", ")
-                    ),
+                    format!("geometry {g} is outside the CHS algorithm's range: {}", why.join(", ")),
                 )
                 .expected(spec)
                 .actual(g),
@@ -500,8 +436,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
 fn tail_bytes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if f.unique_id == [0; 16] {
         ctx.push(
-            site.finding(Code::FooterUuidNull, "unique_id", "unique id is all zero")
-                .actual(format_uuid(&f.unique_id)),
+            site.finding(Code::FooterUuidNull, "unique_id", "unique id is all zero").actual(format_uuid(&f.unique_id)),
         );
     }
     match f.saved_state {
@@ -512,13 +447,9 @@ fn tail_bytes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             "saved state is set: the disk belongs to a saved virtual machine",
         )),
         s => ctx.push(
-            site.finding(
-                Code::FooterSavedState,
-                "saved_state",
-                format!("saved state {s} is neither 0 nor 1"),
-            )
-            .expected("0 or 1")
-            .actual(s),
+            site.finding(Code::FooterSavedState, "saved_state", format!("saved state {s} is neither 0 nor 1"))
+                .expected("0 or 1")
+                .actual(s),
         ),
     }
     let hidden = f.reserved[0];
@@ -594,19 +525,9 @@ mod tests {
     fn clean_images_have_no_footer_findings() {
         assert_eq!(codes(&fixed()), vec![]);
         assert_eq!(codes(&dynamic()), vec![]);
-        let diff = testutil::differencing(
-            4 << 20,
-            2 << 20,
-            &[(0, 1)],
-            "p.vhd",
-            &[testutil::TestLocator::w2ru(".\\p.vhd")],
-        );
-        let mine = [
-            Family::File,
-            Family::Footer,
-            Family::FooterCopy,
-            Family::Header,
-        ];
+        let diff =
+            testutil::differencing(4 << 20, 2 << 20, &[(0, 1)], "p.vhd", &[testutil::TestLocator::w2ru(".\\p.vhd")]);
+        let mine = [Family::File, Family::Footer, Family::FooterCopy, Family::Header];
         assert_eq!(testutil::family_codes(&diff, &mine), vec![]);
     }
 
@@ -730,10 +651,7 @@ mod tests {
         let mut img = dynamic();
         edit_footer(&mut img, true, |f| f.data_offset = 520);
         let c = codes(&img);
-        assert!(
-            c.contains(&Code::FooterDataOffsetAlign) && c.contains(&Code::FooterDataOffsetNot512),
-            "{c:?}"
-        );
+        assert!(c.contains(&Code::FooterDataOffsetAlign) && c.contains(&Code::FooterDataOffsetNot512), "{c:?}");
     }
 
     #[test]
@@ -760,13 +678,7 @@ mod tests {
     fn creator_and_host_os() {
         let (f, _) = both(|f| f.creator_application = *b"xyz ");
         // Unknown creators are sized by geometry in QEMU: 1 MiB is not a CHS product.
-        assert_eq!(
-            f,
-            vec![
-                Code::FooterCreatorUnknown,
-                Code::FooterGeometrySizeDivergence
-            ]
-        );
+        assert_eq!(f, vec![Code::FooterCreatorUnknown, Code::FooterGeometrySizeDivergence]);
         for known in [*b"vhdc", *b"d2v\0", *b"vbox", *b"wa\0\0"] {
             let (f, _) = both(|f| f.creator_application = known);
             assert!(!f.contains(&Code::FooterCreatorUnknown), "{known:?}");
@@ -792,19 +704,13 @@ mod tests {
             f.original_size = f.current_size;
             f.geometry = crate::format::Geometry::for_current_size(f.current_size);
         });
-        assert!(
-            f.contains(&Code::FooterSizeAlign) && f.contains(&Code::FooterSizeMibAlign),
-            "{f:?}"
-        );
+        assert!(f.contains(&Code::FooterSizeAlign) && f.contains(&Code::FooterSizeMibAlign), "{f:?}");
         assert!(d.contains(&Code::FooterSizeAlign), "{d:?}");
         let (f, _) = both(|f| {
             f.current_size += 512;
             f.original_size = f.current_size;
         });
-        assert!(
-            f.contains(&Code::FooterSizeMibAlign) && !f.contains(&Code::FooterSizeAlign),
-            "{f:?}"
-        );
+        assert!(f.contains(&Code::FooterSizeMibAlign) && !f.contains(&Code::FooterSizeAlign), "{f:?}");
         let (_, d) = both(|f| {
             f.current_size = super::MAX_CURRENT_SIZE + 512;
             f.original_size = f.current_size;
@@ -910,21 +816,10 @@ mod tests {
         img[n - 512..n - 504].copy_from_slice(b"garbage!");
         let fs = findings(&img);
         let cookie = fs.iter().find(|f| f.code == Code::FooterCookie).unwrap();
-        assert_eq!(
-            (cookie.offset, cookie.path.as_str()),
-            ((n - 512) as u64, "footer.cookie")
-        );
-        let saved = fs
-            .iter()
-            .find(|f| f.code == Code::FooterSavedStateSet)
-            .unwrap();
-        assert_eq!(
-            (saved.offset, saved.path.as_str()),
-            (84, "footer_copy.saved_state")
-        );
-        assert!(fs
-            .iter()
-            .any(|f| f.code == Code::FooterTailInvalidHeadValid));
+        assert_eq!((cookie.offset, cookie.path.as_str()), ((n - 512) as u64, "footer.cookie"));
+        let saved = fs.iter().find(|f| f.code == Code::FooterSavedStateSet).unwrap();
+        assert_eq!((saved.offset, saved.path.as_str()), (84, "footer_copy.saved_state"));
+        assert!(fs.iter().any(|f| f.code == Code::FooterTailInvalidHeadValid));
     }
 
     #[test]
@@ -935,14 +830,7 @@ mod tests {
         let c = codes(&img);
         assert_eq!(c, vec![Code::FileShortFooter]);
         edit_short_tail(&mut img, |b| b[84] = 1);
-        assert_eq!(
-            codes(&img),
-            vec![
-                Code::FileShortFooter,
-                Code::FooterChecksum,
-                Code::FooterSavedStateSet
-            ]
-        );
+        assert_eq!(codes(&img), vec![Code::FileShortFooter, Code::FooterChecksum, Code::FooterSavedStateSet]);
     }
 
     fn edit_short_tail(img: &mut [u8], edit: impl FnOnce(&mut [u8])) {

@@ -41,11 +41,7 @@ pub(super) fn check(ctx: &mut Ctx) {
         ));
         return;
     };
-    let tail_len = if layout.tail_short {
-        SHORT_FOOTER_SIZE
-    } else {
-        FOOTER_SIZE
-    };
+    let tail_len = if layout.tail_short { SHORT_FOOTER_SIZE } else { FOOTER_SIZE };
     let tail = layout.tail.as_ref().filter(|(_, t)| valid(t));
     let Some((tail_off, tail)) = tail else {
         let (off, why) = match &layout.tail {
@@ -76,8 +72,7 @@ pub(super) fn check(ctx: &mut Ctx) {
     }
     let mut differing = Vec::new();
     for (name, off, len) in FIELDS {
-        let range = usize::try_from(off).unwrap_or(n).min(n)
-            ..usize::try_from(off + len).unwrap_or(n).min(n);
+        let range = usize::try_from(off).unwrap_or(n).min(n)..usize::try_from(off + len).unwrap_or(n).min(n);
         if a.get(range.clone()) != b.get(range) {
             differing.push(describe(name, copy, tail));
         }
@@ -108,18 +103,9 @@ fn describe(name: &str, c: &HardDiskFooter, t: &HardDiskFooter) -> String {
         "data_offset" => Some((c.data_offset.to_string(), t.data_offset.to_string())),
         "geometry" => Some((c.geometry.to_string(), t.geometry.to_string())),
         "timestamp" => Some((c.timestamp.to_string(), t.timestamp.to_string())),
-        "features" => Some((
-            format!("{:#010x}", c.features),
-            format!("{:#010x}", t.features),
-        )),
-        "checksum" => Some((
-            format!("{:#010x}", c.checksum),
-            format!("{:#010x}", t.checksum),
-        )),
-        "unique_id" => Some((
-            crate::format::format_uuid(&c.unique_id),
-            crate::format::format_uuid(&t.unique_id),
-        )),
+        "features" => Some((format!("{:#010x}", c.features), format!("{:#010x}", t.features))),
+        "checksum" => Some((format!("{:#010x}", c.checksum), format!("{:#010x}", t.checksum))),
+        "unique_id" => Some((crate::format::format_uuid(&c.unique_id), crate::format::format_uuid(&t.unique_id))),
         "saved_state" => Some((c.saved_state.to_string(), t.saved_state.to_string())),
         _ => None,
     };
@@ -157,10 +143,7 @@ mod tests {
         edit_footer_copy(&mut img, false, |f| f.checksum ^= 0x100);
         assert_eq!(codes(&img), vec![Code::FooterCopyMissing]);
         let fs = findings(&img);
-        assert_eq!(
-            (fs[0].offset, fs[0].length, fs[0].path.as_str()),
-            (0, 512, "footer_copy")
-        );
+        assert_eq!((fs[0].offset, fs[0].length, fs[0].path.as_str()), (0, 512, "footer_copy"));
         assert!(fs[0].message.contains("checksum"), "{}", fs[0].message);
     }
 
@@ -175,10 +158,7 @@ mod tests {
         assert_eq!(codes(&img), vec![Code::FooterCopyMismatch]);
         let fs = findings(&img);
         let m = &fs[0].message;
-        assert!(
-            m.contains("current_size (copy 2097152, trailing 4194304)"),
-            "{m}"
-        );
+        assert!(m.contains("current_size (copy 2097152, trailing 4194304)"), "{m}");
         assert!(m.contains("saved_state") && m.contains("checksum"), "{m}");
         assert!(!m.contains("unique_id"), "{m}");
         // current_size is bytes 48..56; 2 MiB and 4 MiB first differ in byte 53.
@@ -197,17 +177,11 @@ mod tests {
         // Tail checksum broken (cookie still right): the tail is read but is invalid.
         let mut img = dynamic();
         edit_tail_footer(&mut img, false, |f| f.checksum ^= 1);
-        assert_eq!(
-            codes(&img),
-            vec![Code::FooterChecksum, Code::FooterTailInvalidHeadValid]
-        );
+        assert_eq!(codes(&img), vec![Code::FooterChecksum, Code::FooterTailInvalidHeadValid]);
         // Tail cookie broken: the copy is used.
         let mut img = dynamic();
         edit_tail_footer(&mut img, true, |f| f.cookie = *b"conectiX");
-        assert_eq!(
-            codes(&img),
-            vec![Code::FooterCookie, Code::FooterTailInvalidHeadValid]
-        );
+        assert_eq!(codes(&img), vec![Code::FooterCookie, Code::FooterTailInvalidHeadValid]);
         // Tail changed and resealed: both valid, so it is a mismatch instead.
         let mut img = dynamic();
         edit_tail_footer(&mut img, true, |f| f.timestamp = 5);
@@ -221,9 +195,6 @@ mod tests {
         assert_eq!(codes(&img), vec![Code::FileShortFooter]);
         // A difference inside the 511 bytes is still found.
         edit_footer_copy(&mut img, true, |f| f.timestamp = 9);
-        assert_eq!(
-            codes(&img),
-            vec![Code::FileShortFooter, Code::FooterCopyMismatch]
-        );
+        assert_eq!(codes(&img), vec![Code::FileShortFooter, Code::FooterCopyMismatch]);
     }
 }

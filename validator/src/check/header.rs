@@ -13,9 +13,7 @@ use crate::finding::Finding;
 use crate::format::bat::padded_bat_bytes;
 use crate::format::footer::FOOTER_SIZE;
 use crate::format::header::{COOKIE, HEADER_SIZE, VERSION_1_0};
-use crate::format::{
-    format_tag, format_uuid, timestamp, DiskType, DynamicDiskHeader, ALL_ONES_OFFSET,
-};
+use crate::format::{format_tag, format_uuid, timestamp, DiskType, DynamicDiskHeader, ALL_ONES_OFFSET};
 use crate::rules::Code;
 
 /// Largest max table entries a reader can index with 32-bit signed byte offsets:
@@ -46,13 +44,7 @@ fn field(name: &str) -> (u64, u64) {
 
 fn at(hoff: u64, code: Code, name: &str, message: impl Into<String>) -> Finding {
     let (rel, len) = field(name);
-    Finding::new(
-        code,
-        hoff.saturating_add(rel),
-        len,
-        format!("header.{name}"),
-        message,
-    )
+    Finding::new(code, hoff.saturating_add(rel), len, format!("header.{name}"), message)
 }
 
 /// Checks the dynamic disk header rules; only called for dynamic and differencing disks.
@@ -64,14 +56,9 @@ pub(super) fn check(ctx: &mut Ctx) {
     let hoff = *hoff;
     if !h.cookie_valid() {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderCookie,
-                "cookie",
-                format!("no `cxsparse` cookie at data offset {hoff}"),
-            )
-            .expected(format_tag(&COOKIE))
-            .actual(format_tag(&h.cookie)),
+            at(hoff, Code::HeaderCookie, "cookie", format!("no `cxsparse` cookie at data offset {hoff}"))
+                .expected(format_tag(&COOKIE))
+                .actual(format_tag(&h.cookie)),
         );
         if !h.checksum_valid() {
             // Neither cookie nor checksum: these bytes are not a header; judging their
@@ -81,26 +68,16 @@ pub(super) fn check(ctx: &mut Ctx) {
     }
     if !h.checksum_valid() {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderChecksum,
-                "checksum",
-                "dynamic disk header checksum does not match its byte sum",
-            )
-            .expected(format!("{:#010x}", h.computed_checksum()))
-            .actual(format!("{:#010x}", h.checksum)),
+            at(hoff, Code::HeaderChecksum, "checksum", "dynamic disk header checksum does not match its byte sum")
+                .expected(format!("{:#010x}", h.computed_checksum()))
+                .actual(format!("{:#010x}", h.checksum)),
         );
     }
     if h.header_version != VERSION_1_0 {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderVersion,
-                "header_version",
-                "header version is not 1.0",
-            )
-            .expected(format!("{VERSION_1_0:#010x}"))
-            .actual(format!("{:#010x}", h.header_version)),
+            at(hoff, Code::HeaderVersion, "header_version", "header version is not 1.0")
+                .expected(format!("{VERSION_1_0:#010x}"))
+                .actual(format!("{:#010x}", h.header_version)),
         );
     }
     if h.data_offset != ALL_ONES_OFFSET {
@@ -147,14 +124,9 @@ fn table(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     }
     if !h.table_offset.is_multiple_of(512) {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderTableOffsetAlign,
-                "table_offset",
-                "table offset is not sector-aligned",
-            )
-            .expected("a multiple of 512")
-            .actual(h.table_offset),
+            at(hoff, Code::HeaderTableOffsetAlign, "table_offset", "table offset is not sector-aligned")
+                .expected("a multiple of 512")
+                .actual(h.table_offset),
         );
     }
     if out_of_bounds {
@@ -164,11 +136,7 @@ fn table(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     let others = [
         Region::new(0, FOOTER_SIZE as u64, "footer copy"),
         Region::new(hoff, HEADER_SIZE as u64, "dynamic disk header"),
-        Region::new(
-            footer_start,
-            layout.file_size.saturating_sub(footer_start),
-            "trailing footer",
-        ),
+        Region::new(footer_start, layout.file_size.saturating_sub(footer_start), "trailing footer"),
     ];
     for o in others.iter().filter(|o| bat.overlaps(o)) {
         let start = bat.start.max(o.start);
@@ -190,26 +158,16 @@ fn block_size(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     let bs = h.block_size;
     if bs != 0 && !bs.is_power_of_two() {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderBlockSizePow2,
-                "block_size",
-                format!("block size {bs} is not a power of two"),
-            )
-            .expected("a power of two")
-            .actual(bs),
+            at(hoff, Code::HeaderBlockSizePow2, "block_size", format!("block size {bs} is not a power of two"))
+                .expected("a power of two")
+                .actual(bs),
         );
     }
     if bs < 512 {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderBlockSizeMin,
-                "block_size",
-                format!("block size {bs} is smaller than one sector"),
-            )
-            .expected(">= 512")
-            .actual(bs),
+            at(hoff, Code::HeaderBlockSizeMin, "block_size", format!("block size {bs} is smaller than one sector"))
+                .expected(">= 512")
+                .actual(bs),
         );
         return;
     }
@@ -249,30 +207,19 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     let layout = ctx.layout;
     let max = u64::from(h.max_table_entries);
     let bs = u64::from(h.block_size);
-    let limit = (MAX_SECTORS * 512)
-        .checked_div(bs)
-        .map_or(MAX_TABLE_ENTRIES_INT_LIMIT, |l| {
-            l.min(MAX_TABLE_ENTRIES_INT_LIMIT)
-        });
+    let limit =
+        (MAX_SECTORS * 512).checked_div(bs).map_or(MAX_TABLE_ENTRIES_INT_LIMIT, |l| l.min(MAX_TABLE_ENTRIES_INT_LIMIT));
     let bat_bytes = padded_bat_bytes(h.max_table_entries);
     if max > limit || bat_bytes > layout.file_size {
         let why = if max > limit {
             format!("more than the {limit} entries a 2040 GiB disk with {bs}-byte blocks can use")
         } else {
-            format!(
-                "the BAT ({bat_bytes} bytes) is larger than the whole file ({} bytes)",
-                layout.file_size
-            )
+            format!("the BAT ({bat_bytes} bytes) is larger than the whole file ({} bytes)", layout.file_size)
         };
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderMaxTableEntriesLimit,
-                "max_table_entries",
-                format!("max table entries {max}: {why}"),
-            )
-            .expected(format!("<= {limit}"))
-            .actual(max),
+            at(hoff, Code::HeaderMaxTableEntriesLimit, "max_table_entries", format!("max table entries {max}: {why}"))
+                .expected(format!("<= {limit}"))
+                .actual(max),
         );
     }
     // The size comparisons need a usable block size (a non-zero multiple of 512).
@@ -308,14 +255,9 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
 fn reserved(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     if h.reserved1 != 0 {
         ctx.push(
-            at(
-                hoff,
-                Code::HeaderReserved,
-                "reserved1",
-                "reserved header bytes 60..64 are not zero",
-            )
-            .expected("0")
-            .actual(format!("{:#010x}", h.reserved1)),
+            at(hoff, Code::HeaderReserved, "reserved1", "reserved header bytes 60..64 are not zero")
+                .expected("0")
+                .actual(format!("{:#010x}", h.reserved1)),
         );
     }
     let first = h.reserved2.iter().position(|&b| b != 0);
@@ -343,26 +285,16 @@ fn parent(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
         Some(DiskType::Dynamic) => {
             if h.parent_unique_id != [0; 16] {
                 ctx.push(
-                    at(
-                        hoff,
-                        Code::HeaderParentOnDynamic,
-                        "parent_unique_id",
-                        "a dynamic disk has a parent unique id",
-                    )
-                    .expected(format_uuid(&[0; 16]))
-                    .actual(format_uuid(&h.parent_unique_id)),
+                    at(hoff, Code::HeaderParentOnDynamic, "parent_unique_id", "a dynamic disk has a parent unique id")
+                        .expected(format_uuid(&[0; 16]))
+                        .actual(format_uuid(&h.parent_unique_id)),
                 );
             }
             if h.parent_timestamp != 0 {
                 ctx.push(
-                    at(
-                        hoff,
-                        Code::HeaderParentOnDynamic,
-                        "parent_timestamp",
-                        "a dynamic disk has a parent time stamp",
-                    )
-                    .expected(0)
-                    .actual(h.parent_timestamp),
+                    at(hoff, Code::HeaderParentOnDynamic, "parent_timestamp", "a dynamic disk has a parent time stamp")
+                        .expected(0)
+                        .actual(h.parent_timestamp),
                 );
             }
             if h.parent_unicode_name.iter().any(|&b| b != 0) {
@@ -399,12 +331,7 @@ fn differencing(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     }
     let units = h.parent_name_units();
     if units.is_empty() {
-        ctx.push(at(
-            hoff,
-            Code::HeaderParentNameEmpty,
-            "parent_unicode_name",
-            "the parent unicode name is empty",
-        ));
+        ctx.push(at(hoff, Code::HeaderParentNameEmpty, "parent_unicode_name", "the parent unicode name is empty"));
         return;
     }
     if units.len() == 256 {
@@ -444,10 +371,7 @@ fn differencing(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
 /// Whether every code unit is printable ASCII stored in the wrong byte order (`0xXX00`): a name
 /// written as UTF-16LE into a field readers decode as UTF-16BE.
 fn looks_little_endian(units: &[u16]) -> bool {
-    !units.is_empty()
-        && units
-            .iter()
-            .all(|&u| u & 0xFF == 0 && (0x20..0x7F).contains(&(u >> 8)))
+    !units.is_empty() && units.iter().all(|&u| u & 0xFF == 0 && (0x20..0x7F).contains(&(u >> 8)))
 }
 
 #[cfg(test)]
@@ -478,10 +402,7 @@ mod tests {
     fn clean_headers() {
         assert_eq!(codes(&dynamic()), vec![]);
         let c = codes(&diff());
-        assert!(
-            c.iter().all(|c| !c.as_str().starts_with("HEADER-")),
-            "{c:?}"
-        );
+        assert!(c.iter().all(|c| !c.as_str().starts_with("HEADER-")), "{c:?}");
     }
 
     #[test]
@@ -496,10 +417,7 @@ mod tests {
             h.cookie = *b"cxsparsE";
             h.header_version = 7;
         });
-        let c: Vec<_> = codes(&img)
-            .into_iter()
-            .filter(|c| c.as_str().starts_with("HEADER-"))
-            .collect();
+        let c: Vec<_> = codes(&img).into_iter().filter(|c| c.as_str().starts_with("HEADER-")).collect();
         assert_eq!(c, vec![Code::HeaderCookie]);
     }
 
@@ -515,10 +433,7 @@ mod tests {
         edit_header(&mut img, true, |h| h.header_version = 0x0002_0000);
         assert_eq!(codes(&img), vec![Code::HeaderVersion]);
         let fs = findings(&img);
-        assert_eq!(
-            (fs[0].offset, fs[0].length, fs[0].path.as_str()),
-            (512 + 24, 4, "header.header_version")
-        );
+        assert_eq!((fs[0].offset, fs[0].length, fs[0].path.as_str()), (512 + 24, 4, "header.header_version"));
     }
 
     #[test]
@@ -545,11 +460,7 @@ mod tests {
         let mut img = dynamic();
         edit_header(&mut img, true, |h| h.table_offset = 1540);
         let c = codes(&img);
-        assert!(
-            c.contains(&Code::HeaderTableOffsetAlign)
-                && !c.contains(&Code::HeaderTableOffsetBounds),
-            "{c:?}"
-        );
+        assert!(c.contains(&Code::HeaderTableOffsetAlign) && !c.contains(&Code::HeaderTableOffsetBounds), "{c:?}");
     }
 
     #[test]
@@ -558,10 +469,7 @@ mod tests {
         let mut img = dynamic();
         edit_header(&mut img, true, |h| h.table_offset = 1024);
         let fs = findings(&img);
-        let o: Vec<_> = fs
-            .iter()
-            .filter(|f| f.code == Code::HeaderBatOverlapMetadata)
-            .collect();
+        let o: Vec<_> = fs.iter().filter(|f| f.code == Code::HeaderBatOverlapMetadata).collect();
         assert_eq!(o.len(), 1);
         assert_eq!((o[0].offset, o[0].length), (1024, 512));
         assert!(o[0].message.contains("dynamic disk header"));
@@ -570,10 +478,7 @@ mod tests {
         let n = img.len() as u64;
         edit_header(&mut img, true, |h| h.table_offset = n - 512 - 8);
         let fs = findings(&img);
-        assert!(fs
-            .iter()
-            .any(|f| f.code == Code::HeaderBatOverlapMetadata
-                && f.message.contains("trailing footer")));
+        assert!(fs.iter().any(|f| f.code == Code::HeaderBatOverlapMetadata && f.message.contains("trailing footer")));
         assert!(!fs.iter().any(|f| f.code == Code::HeaderTableOffsetBounds));
     }
 
@@ -582,17 +487,11 @@ mod tests {
         let run = |bs: u32| {
             let mut img = dynamic();
             edit_header(&mut img, true, |h| h.block_size = bs);
-            codes(&img)
-                .into_iter()
-                .filter(|c| c.as_str().starts_with("HEADER-BLOCK"))
-                .collect::<Vec<_>>()
+            codes(&img).into_iter().filter(|c| c.as_str().starts_with("HEADER-BLOCK")).collect::<Vec<_>>()
         };
         assert_eq!(run(0), vec![Code::HeaderBlockSizeMin]);
         assert_eq!(run(256), vec![Code::HeaderBlockSizeMin]);
-        assert_eq!(
-            run(100),
-            vec![Code::HeaderBlockSizePow2, Code::HeaderBlockSizeMin]
-        );
+        assert_eq!(run(100), vec![Code::HeaderBlockSizePow2, Code::HeaderBlockSizeMin]);
         assert_eq!(run(3 << 20), vec![Code::HeaderBlockSizePow2]);
         assert_eq!(run(1024), vec![Code::HeaderBlockSizeSmall]);
         assert_eq!(run(1 << 20), vec![Code::HeaderBlockSizeUnusual]);
@@ -662,10 +561,7 @@ mod tests {
         });
         let fs = findings(&img);
         assert_eq!(fs.len(), 1);
-        assert_eq!(
-            (fs[0].code, fs[0].offset, fs[0].length),
-            (Code::HeaderReserved, 512 + 768, 256)
-        );
+        assert_eq!((fs[0].code, fs[0].offset, fs[0].length), (Code::HeaderReserved, 512 + 768, 256));
     }
 
     #[test]
@@ -684,9 +580,7 @@ mod tests {
         let mut img = diff();
         edit_header(&mut img, true, |h| h.parent_timestamp = 20 * 365 * 86_400);
         assert!(codes(&img).contains(&Code::HeaderParentTimestampFuture));
-        assert!(!findings(&img)
-            .iter()
-            .any(|f| f.code == Code::HeaderParentTimestampFuture));
+        assert!(!findings(&img).iter().any(|f| f.code == Code::HeaderParentTimestampFuture));
         // On a dynamic disk the time stamp is judged by HEADER-PARENT-ON-DYNAMIC instead.
         let mut img = dynamic();
         edit_header(&mut img, true, |h| h.parent_timestamp = 20 * 365 * 86_400);
@@ -694,10 +588,7 @@ mod tests {
     }
 
     fn header_codes(img: &[u8]) -> Vec<Code> {
-        codes(img)
-            .into_iter()
-            .filter(|c| c.as_str().starts_with("HEADER-"))
-            .collect()
+        codes(img).into_iter().filter(|c| c.as_str().starts_with("HEADER-")).collect()
     }
 
     #[test]
@@ -723,9 +614,7 @@ mod tests {
         assert_eq!(header_codes(&img), vec![Code::HeaderParentNameEncoding]);
         // Non-ASCII but valid UTF-16BE: fine.
         let mut img = diff();
-        edit_header(&mut img, true, |h| {
-            h.set_parent_name("Elternplatte-\u{e4}\u{4e00}.vhd")
-        });
+        edit_header(&mut img, true, |h| h.set_parent_name("Elternplatte-\u{e4}\u{4e00}.vhd"));
         assert_eq!(header_codes(&img), vec![]);
         // 256 units, no terminator.
         let mut img = diff();

@@ -137,18 +137,28 @@ impl Layout {
             block: None,
             bat: Bat::default(),
         };
-        // Trailing footer: 512 bytes, or 511 when the file size is 511 modulo 512.
+        // Trailing footer: 512 bytes, or 511 when the file size is 511 modulo 512 and the last
+        // 511 bytes hold a footer (a fixed disk whose current size is 511 modulo 512 also ends
+        // that way, with a full footer).
+        let mut short = None;
         if file_size % 512 == 511 {
             let off = file_size - SHORT_FOOTER_SIZE as u64;
             if let Some(b) = read_array::<SHORT_FOOTER_SIZE>(src, off) {
-                layout.tail = Some((off, HardDiskFooter::decode_short(&b)));
-                layout.tail_short = true;
+                short = Some((off, HardDiskFooter::decode_short(&b)));
             }
+        }
+        if short.as_ref().is_some_and(|(_, f)| f.cookie_valid()) {
+            layout.tail = short;
+            layout.tail_short = true;
         } else if file_size >= FOOTER_SIZE as u64 {
             let off = file_size - FOOTER_SIZE as u64;
             if let Some(b) = read_array::<FOOTER_SIZE>(src, off) {
                 layout.tail = Some((off, HardDiskFooter::decode(&b)));
             }
+        } else if short.is_some() {
+            // A 511-byte file: judge its bytes as a short footer.
+            layout.tail = short;
+            layout.tail_short = true;
         }
         let copy = read_array::<FOOTER_SIZE>(src, 0).map(|b| HardDiskFooter::decode(&b));
         let tail_ok = layout.tail.as_ref().filter(|(_, f)| footer_usable(f)).map(|(_, f)| f.clone());
@@ -378,5 +388,31 @@ mod tests {
         let l = super::Layout::parse(&img);
         assert_eq!(l.bat.entries.len(), 2);
         assert_eq!(l.virtual_size(), Some(4 << 20));
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::{testutil, FooterSource, Layout};
+
+    #[test]
+    fn fixed_disk_ending_511_modulo_512_keeps_its_full_footer() {
+        // Current size 1023 bytes: the file is 1535 bytes, 511 modulo 512, yet the footer is the
+        // full 512 bytes at EOF-512, not a legacy 511-byte one.
+        let img = testutil::fixed(1023, 0x11);
+        assert_eq!(img.len() % 512, 511);
+        let l = Layout::parse(&img);
+        assert!(!l.tail_short);
+        assert!(matches!(l.footer, Some((FooterSource::Tail, _))));
+        assert_eq!(l.virtual_size(), Some(1023));
+    }
+
+    #[test]
+    fn legacy_short_footer_is_found() {
+        let mut img = testutil::fixed(4096, 0);
+        img.pop();
+        let l = Layout::parse(&img);
+        assert!(l.tail_short);
+        assert!(matches!(l.footer, Some((FooterSource::TailShort, _))));
     }
 }

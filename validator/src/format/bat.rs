@@ -65,7 +65,7 @@ impl BlockGeometry {
     /// Geometry for `block_size` bytes; `None` unless it is a non-zero multiple of 512
     /// (powers of two are required by the spec; that is checked as a rule, not here).
     pub fn new(block_size: u32) -> Option<BlockGeometry> {
-        if block_size == 0 || block_size % 512 != 0 {
+        if block_size == 0 || !block_size.is_multiple_of(512) {
             return None;
         }
         let sectors_per_block = u64::from(block_size) / 512;

@@ -23,7 +23,7 @@ impl SectorBitmap<'_> {
         while n < limit {
             let i = start + n;
             // Whole bytes at once when aligned.
-            if i % 8 == 0 && n + 8 <= limit {
+            if i.is_multiple_of(8) && n + 8 <= limit {
                 let byte = usize::try_from(i / 8).ok().and_then(|b| self.0.get(b)).copied();
                 let full = if first { Some(0xFF) } else { Some(0x00) };
                 if byte == full || (byte.is_none() && !first) {

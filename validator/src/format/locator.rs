@@ -176,7 +176,7 @@ pub enum PayloadError {
 
 /// Decodes a W2ku/W2ru payload: UTF-16 little-endian, no BOM; trailing NULs are dropped.
 pub fn decode_utf16le(bytes: &[u8]) -> Result<String, PayloadError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(PayloadError::OddLength(bytes.len()));
     }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
