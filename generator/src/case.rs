@@ -58,7 +58,10 @@ pub fn declared_codes(s: &Scenario) -> Result<Vec<Code>, GenError> {
         if m.expect.is_empty() {
             return Err(invalid(
                 &format!("mutations[{i}].expect"),
-                format!("the `{}` mutation names no rule code: every corruption must declare the codes it triggers", m.op.name()),
+                format!(
+                    "the `{}` mutation names no rule code: every corruption must declare the codes it triggers",
+                    m.op.name()
+                ),
             ));
         }
         codes.extend(parse_codes(&m.expect, &format!("mutations[{i}].expect"))?);
@@ -70,7 +73,7 @@ pub fn declared_codes(s: &Scenario) -> Result<Vec<Code>, GenError> {
 
 fn size_tag(bytes: u64) -> String {
     for (unit, m) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if bytes % m == 0 {
+        if bytes.is_multiple_of(m) {
             return format!("{}{unit}", bytes / m);
         }
     }
@@ -106,7 +109,9 @@ pub fn auto_tags(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
             BlockOrder::Shuffle => t.push("block-order-shuffle".into()),
             BlockOrder::Explicit(_) => t.push("block-order-explicit".into()),
         }
-        if img.layout.gap_between_blocks.is_some_and(|g| g.0 > 0) || img.layout.gap_after_metadata.is_some_and(|g| g.0 > 0) {
+        if img.layout.gap_between_blocks.is_some_and(|g| g.0 > 0)
+            || img.layout.gap_after_metadata.is_some_and(|g| g.0 > 0)
+        {
             t.push("gaps".into());
         }
         if img.layout.padding_before_footer.is_some_and(|g| g.0 > 0) {
@@ -128,7 +133,9 @@ pub fn auto_tags(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
         let content = model::content(std::slice::from_ref(m));
         if m.stored.is_empty() && m.bits.is_empty() {
             t.push("empty".into());
-        } else if m.kind == Kind::Fixed && content.covers(0, m.sectors()) || m.kind.is_sparse() && m.bits.covers(0, m.sectors()) {
+        } else if m.kind == Kind::Fixed && content.covers(0, m.sectors())
+            || m.kind.is_sparse() && m.bits.covers(0, m.sectors())
+        {
             t.push("full".into());
         }
         if let Some(sp) = &p.sparse {
@@ -192,7 +199,13 @@ pub fn generate_case(
     }
     let mut levels: Vec<Level> = plans
         .into_iter()
-        .map(|p| Level { dir: case_dir.to_path_buf(), name: p.file.clone(), deleted: false, footer_at: p.footer_offset, plan: p })
+        .map(|p| Level {
+            dir: case_dir.to_path_buf(),
+            name: p.file.clone(),
+            deleted: false,
+            footer_at: p.footer_offset,
+            plan: p,
+        })
         .collect();
     for (i, m) in s.mutations.iter().enumerate() {
         mutate::apply(&mut levels, m, &format!("mutations[{i}] ({})", m.op.name()))?;

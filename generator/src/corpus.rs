@@ -32,7 +32,8 @@ fn is_yaml(p: &Path) -> bool {
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), GenError> {
     let io = |e| GenError::Io { path: dir.to_path_buf(), source: e };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -86,12 +87,18 @@ pub fn generate_inputs(inputs: &[Input], out: &Path, opts: &GenOptions) -> Resul
         let s = yaml::load_scenario(&input.path)?;
         let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
         if !valid_id(&id) {
-            return Err(GenError::Invalid { path: "id".into(), message: format!("{id:?} is not a valid case id") }.in_file(&file));
+            return Err(GenError::Invalid { path: "id".into(), message: format!("{id:?} is not a valid case id") }
+                .in_file(&file));
         }
         if let Some(prev) = seen.insert(id.clone(), file.clone()) {
-            return Err(GenError::Invalid { path: "id".into(), message: format!("case id {id} is also used by {prev}") }.in_file(&file));
+            return Err(GenError::Invalid {
+                path: "id".into(),
+                message: format!("case id {id} is also used by {prev}"),
+            }
+            .in_file(&file));
         }
-        let case = generate_case(&s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts).map_err(|e| e.in_file(&file))?;
+        let case = generate_case(&s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts)
+            .map_err(|e| e.in_file(&file))?;
         manifest.cases.push(case);
     }
     manifest.cases.sort_by(|a, b| a.id.cmp(&b.id));
@@ -178,9 +185,10 @@ pub fn compare_trees(expected: &Path, actual: &Path) -> Result<Vec<String>, GenE
     let mut diffs = Vec::new();
     for f in &a {
         if !b.contains(f) {
-            diffs.push(format!("missing: {f}"));
+            diffs.push(format!("only in {}: {f}", expected.display()));
         } else {
-            let same = same_bytes(&expected.join(f), &actual.join(f)).map_err(|e| GenError::Io { path: actual.join(f), source: e })?;
+            let same = same_bytes(&expected.join(f), &actual.join(f))
+                .map_err(|e| GenError::Io { path: actual.join(f), source: e })?;
             if !same {
                 diffs.push(format!("differs: {f}"));
             }
@@ -188,7 +196,7 @@ pub fn compare_trees(expected: &Path, actual: &Path) -> Result<Vec<String>, GenE
     }
     for f in &b {
         if !a.contains(f) {
-            diffs.push(format!("unexpected: {f}"));
+            diffs.push(format!("not in {}: {f}", expected.display()));
         }
     }
     Ok(diffs)

@@ -220,7 +220,12 @@ impl Level {
         Ok(HardDiskFooter::decode(&a))
     }
 
-    fn edit_footer(&self, which: Which, ctx: &str, edit: impl Fn(&mut HardDiskFooter) -> Result<(), GenError>) -> Result<(), GenError> {
+    fn edit_footer(
+        &self,
+        which: Which,
+        ctx: &str,
+        edit: impl Fn(&mut HardDiskFooter) -> Result<(), GenError>,
+    ) -> Result<(), GenError> {
         let sparse = self.plan.sparse.is_some();
         if which == Which::Copy && !sparse {
             return Err(bad(ctx, "a fixed disk has no footer copy"));
@@ -249,7 +254,12 @@ impl Level {
         Ok(DynamicDiskHeader::decode(&a))
     }
 
-    fn edit_header(&self, ctx: &str, reseal: bool, edit: impl FnOnce(&mut DynamicDiskHeader) -> Result<(), GenError>) -> Result<(), GenError> {
+    fn edit_header(
+        &self,
+        ctx: &str,
+        reseal: bool,
+        edit: impl FnOnce(&mut DynamicDiskHeader) -> Result<(), GenError>,
+    ) -> Result<(), GenError> {
         let mut h = self.read_header(ctx)?;
         edit(&mut h)?;
         if reseal {
@@ -328,7 +338,8 @@ pub fn apply(levels: &mut [Level], m: &Mutation, ctx: &str) -> Result<(), GenErr
         Op::SetBytes { at, offset, hex } => write_at(&path, l.anchor(at, *offset, ctx)?, &hex.0)?,
         Op::FillBytes { at, offset, length, byte } => {
             let pos = l.anchor(at, *offset, ctx)?;
-            let n = usize::try_from(length.0).ok().filter(|&n| n <= 64 << 20).ok_or_else(|| bad(ctx, "at most 64 MiB"))?;
+            let n =
+                usize::try_from(length.0).ok().filter(|&n| n <= 64 << 20).ok_or_else(|| bad(ctx, "at most 64 MiB"))?;
             write_at(&path, pos, &vec![*byte; n])?;
         }
         Op::SetFileLength { length } => {
@@ -347,7 +358,8 @@ pub fn apply(levels: &mut [Level], m: &Mutation, ctx: &str) -> Result<(), GenErr
         }
         Op::Append { length, byte } => {
             let len = file_len(&path)?;
-            let n = usize::try_from(length.0).ok().filter(|&n| n <= 64 << 20).ok_or_else(|| bad(ctx, "at most 64 MiB"))?;
+            let n =
+                usize::try_from(length.0).ok().filter(|&n| n <= 64 << 20).ok_or_else(|| bad(ctx, "at most 64 MiB"))?;
             write_at(&path, len, &vec![*byte; n])?;
         }
         Op::SetFooterField { field, value, which, reseal } => l.edit_footer(*which, ctx, |f| {
@@ -391,7 +403,9 @@ pub fn apply(levels: &mut [Level], m: &Mutation, ctx: &str) -> Result<(), GenErr
                 BatTarget::Locator(s) => l.locator_offset(*s, ctx)? / 512,
                 BatTarget::Block(b) => sector_of(*b)?,
                 BatTarget::OverlapBlock(b) => sector_of(*b)? + 1,
-                BatTarget::IntoFooter => (l.footer_at / 512 + 1).checked_sub(span).ok_or_else(|| bad(ctx, "file too small"))?,
+                BatTarget::IntoFooter => {
+                    (l.footer_at / 512 + 1).checked_sub(span).ok_or_else(|| bad(ctx, "file too small"))?
+                }
                 BatTarget::PastEof => file_len(&path)?.div_ceil(512),
             };
             let value = u32::try_from(value).map_err(|_| bad(ctx, "sector does not fit 32 bits"))?;
@@ -407,7 +421,10 @@ pub fn apply(levels: &mut [Level], m: &Mutation, ctx: &str) -> Result<(), GenErr
             let off = l.block_offset(*block, ctx)?;
             let len = sp.geom.bitmap_bytes() as usize;
             let mut bm = read_at(&path, off, len)?;
-            let end = start.checked_add(*count).filter(|&e| e <= (len as u64) * 8).ok_or_else(|| bad(ctx, "bits past the bitmap"))?;
+            let end = start
+                .checked_add(*count)
+                .filter(|&e| e <= (len as u64) * 8)
+                .ok_or_else(|| bad(ctx, "bits past the bitmap"))?;
             for i in *start..end {
                 if *value {
                     bitmap::set_bit(&mut bm, i);
@@ -462,7 +479,8 @@ pub fn apply(levels: &mut [Level], m: &Mutation, ctx: &str) -> Result<(), GenErr
 
 /// Turns level `li` into a differencing disk whose parent is level `to`.
 fn make_cycle(levels: &mut [Level], li: usize, to: usize, ctx: &str) -> Result<(), GenError> {
-    let target = levels.get(to).filter(|l| !l.deleted).ok_or_else(|| bad(ctx, format!("chain level {to} does not exist")))?;
+    let target =
+        levels.get(to).filter(|l| !l.deleted).ok_or_else(|| bad(ctx, format!("chain level {to} does not exist")))?;
     let tf = target.read_tail()?;
     let tname = target.name.clone();
     let l = levels.get_mut(li).ok_or_else(|| bad(ctx, "no such level"))?;

@@ -24,8 +24,8 @@ use vhd_validator::format::bat::padded_bat_bytes;
 use vhd_validator::format::footer::{HOST_OS_WINDOWS, SHORT_FOOTER_SIZE};
 use vhd_validator::format::locator::{encode_macx, encode_utf16le};
 use vhd_validator::format::{
-    bitmap, Bat, BlockGeometry, DiskType, DynamicDiskHeader, Geometry, HardDiskFooter, ParentLocatorEntry,
-    FOOTER_SIZE, UNALLOCATED,
+    bitmap, Bat, BlockGeometry, DiskType, DynamicDiskHeader, Geometry, HardDiskFooter, ParentLocatorEntry, FOOTER_SIZE,
+    UNALLOCATED,
 };
 
 /// Default block size: 2 MiB.
@@ -36,6 +36,8 @@ pub const DEFAULT_CREATOR: [u8; 4] = *b"win ";
 pub const DEFAULT_CREATOR_VERSION: u32 = 0x000A_0000;
 /// Largest current size the generator lays out: 2040 GiB (the format's limit).
 pub const MAX_SIZE: u64 = 0xFF00_0000 * 512;
+/// Most BAT entries the generator lays out (a 64 MiB BAT; 2040 GiB of 128 KiB blocks).
+pub const MAX_TABLE_ENTRIES: u32 = 1 << 24;
 /// Directory that derived absolute locator paths name (`C:\vhd-corpus\NAME`, `/vhd-corpus/NAME`).
 pub const DERIVED_DIR: &str = "vhd-corpus";
 
@@ -166,7 +168,9 @@ fn encode_payload(code: LocatorCode, path: &str) -> Vec<u8> {
     match code {
         LocatorCode::W2ku | LocatorCode::W2ru | LocatorCode::Raw(_) => encode_utf16le(path),
         LocatorCode::MacX => encode_macx(path),
-        LocatorCode::Wi2k | LocatorCode::Wi2r => path.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect(),
+        LocatorCode::Wi2k | LocatorCode::Wi2r => {
+            path.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+        }
         LocatorCode::Mac | LocatorCode::None => path.as_bytes().to_vec(),
     }
 }
@@ -250,7 +254,13 @@ impl Space {
 }
 
 /// Builds the model of one image from its writes and allocations.
-fn build_model(img: &Image, seed: u64, level: usize, geom: Option<BlockGeometry>, path: &str) -> Result<ImageModel, GenError> {
+fn build_model(
+    img: &Image,
+    seed: u64,
+    level: usize,
+    geom: Option<BlockGeometry>,
+    path: &str,
+) -> Result<ImageModel, GenError> {
     let size = img.size.0;
     let sectors = size.div_ceil(512);
     let mut stored = RangeMap::new();
@@ -280,7 +290,10 @@ fn build_model(img: &Image, seed: u64, level: usize, geom: Option<BlockGeometry>
                 let s = a.block.saturating_mul(g.sectors_per_block);
                 let e = s.saturating_add(g.sectors_per_block).min(sectors);
                 if s >= e {
-                    return Err(invalid(&format!("{path}.allocate[{i}]"), "a `full` bitmap needs a block inside the disk"));
+                    return Err(invalid(
+                        &format!("{path}.allocate[{i}]"),
+                        "a `full` bitmap needs a block inside the disk",
+                    ));
                 }
                 bits.insert(s, e, ());
             }
@@ -312,7 +325,13 @@ pub fn plan_chain(s: &Scenario, seed: u64) -> Result<Vec<ImagePlan>, GenError> {
     for (level, img) in chain.iter().enumerate() {
         let path = field_path(level);
         let name = img.file.clone().unwrap_or_else(|| default_file_name(level));
-        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." || name == "manifest.json" || name == "scenario.yaml" {
+        if name.is_empty()
+            || name.contains(['/', '\\'])
+            || name == "."
+            || name == ".."
+            || name == "manifest.json"
+            || name == "scenario.yaml"
+        {
             return Err(invalid(&format!("{path}.file"), format!("{name:?} is not a plain file name")));
         }
         if names.contains(&name) {
@@ -370,7 +389,10 @@ fn plan_image(
     let geom = if sparse {
         let bs = img.block_size.map_or(DEFAULT_BLOCK_SIZE, |b| b.0);
         if !(512..=1 << 31).contains(&bs) || !bs.is_power_of_two() {
-            return Err(invalid(&format!("{path}.block_size"), format!("{bs} is not a power of two from 512 B to 2 GiB")));
+            return Err(invalid(
+                &format!("{path}.block_size"),
+                format!("{bs} is not a power of two from 512 B to 2 GiB"),
+            ));
         }
         Some(BlockGeometry::new(bs as u32).ok_or_else(|| invalid(&format!("{path}.block_size"), "bad block size"))?)
     } else {
@@ -445,13 +467,22 @@ fn plan_image(
 
     // Sparse layout.
     if header_offset < 512 {
-        return Err(invalid(&format!("{path}.layout.header_offset"), "the header cannot overlap the footer copy at 0..512"));
+        return Err(invalid(
+            &format!("{path}.layout.header_offset"),
+            "the header cannot overlap the footer copy at 0..512",
+        ));
     }
     let needed = g.blocks_for(size);
     let entries = match img.header.max_table_entries {
         Some(e) => e,
         None => u32::try_from(needed).map_err(|_| invalid(&format!("{path}.size"), "too many blocks for the BAT"))?,
     };
+    if entries > MAX_TABLE_ENTRIES {
+        return Err(invalid(
+            &format!("{path}.header.max_table_entries"),
+            format!("{entries} entries: the generator lays out at most {MAX_TABLE_ENTRIES} (larger values: the set-header-field mutation)"),
+        ));
+    }
     let mut allocated: Vec<u64> = Vec::new();
     let touched: Vec<(u64, u64)> = model
         .stored
@@ -488,8 +519,26 @@ fn plan_image(
     // Locators.
     let parent_file = parent.map_or_else(|| "parent.vhd".to_string(), |p| p.file.clone());
     let default_locators = [
-        LocatorSpec { code: LocatorCode::W2ku, path: None, payload_hex: None, space: None, space_units: SpaceUnits::Sectors, length: None, offset: None, slot: None },
-        LocatorSpec { code: LocatorCode::W2ru, path: None, payload_hex: None, space: None, space_units: SpaceUnits::Sectors, length: None, offset: None, slot: None },
+        LocatorSpec {
+            code: LocatorCode::W2ku,
+            path: None,
+            payload_hex: None,
+            space: None,
+            space_units: SpaceUnits::Sectors,
+            length: None,
+            offset: None,
+            slot: None,
+        },
+        LocatorSpec {
+            code: LocatorCode::W2ru,
+            path: None,
+            payload_hex: None,
+            space: None,
+            space_units: SpaceUnits::Sectors,
+            length: None,
+            offset: None,
+            slot: None,
+        },
     ];
     let specs: &[LocatorSpec] = match &img.locators {
         Some(l) => l,
@@ -504,7 +553,10 @@ fn plan_image(
         if let Some(s) = l.slot {
             let slot = usize::from(s);
             if slot >= 8 || used_slots.get(slot).copied().unwrap_or(true) {
-                return Err(invalid(&format!("{path}.locators"), format!("slot {s} is out of range 0..8 or used twice")));
+                return Err(invalid(
+                    &format!("{path}.locators"),
+                    format!("slot {s} is out of range 0..8 or used twice"),
+                ));
             }
             if let Some(u) = used_slots.get_mut(slot) {
                 *u = true;
@@ -524,7 +576,12 @@ fn plan_image(
                 free
             }
         };
-        let bare = l.code == LocatorCode::None && l.path.is_none() && l.payload_hex.is_none() && l.space.is_none() && l.length.is_none() && l.offset.is_none();
+        let bare = l.code == LocatorCode::None
+            && l.path.is_none()
+            && l.payload_hex.is_none()
+            && l.space.is_none()
+            && l.length.is_none()
+            && l.offset.is_none();
         if bare {
             continue;
         }
@@ -542,16 +599,15 @@ fn plan_image(
                 (s.0, s.0 / 512)
             }
             (Some(s), SpaceUnits::Bytes) => (s.0, s.0),
-            // Default: the smallest field value that fits the payload whether it is read as
-            // sectors or as bytes, with the area it means as sectors reserved, so that no
-            // reading is ambiguous (below 512 it is read as sectors, else as bytes).
+            // Default: the payload rounded up to whole sectors (at least one), recorded in the
+            // unit asked for.
             (None, SpaceUnits::Sectors) => {
-                let v = if plen < 512 { plen.max(1) } else { round_up(plen, 512).unwrap_or(u64::MAX) };
-                (v.saturating_mul(512), v)
+                let v = round_up(plen.max(1), 512).unwrap_or(u64::MAX);
+                (v, v / 512)
             }
             (None, SpaceUnits::Bytes) => {
-                let v = round_up(plen.max(512), 512).unwrap_or(u64::MAX);
-                (v.saturating_mul(512), v)
+                let v = round_up(plen.max(1), 512).unwrap_or(u64::MAX);
+                (v, v)
             }
         };
         if span < plen {
@@ -559,8 +615,11 @@ fn plan_image(
         }
         let entry = ParentLocatorEntry {
             platform_code: l.code.raw(),
-            platform_data_space: u32::try_from(space_field).map_err(|_| invalid(&lpath, "space does not fit 32 bits"))?,
-            platform_data_length: l.length.unwrap_or(u32::try_from(plen).map_err(|_| invalid(&lpath, "payload too long"))?),
+            platform_data_space: u32::try_from(space_field)
+                .map_err(|_| invalid(&lpath, "space does not fit 32 bits"))?,
+            platform_data_length: l
+                .length
+                .unwrap_or(u32::try_from(plen).map_err(|_| invalid(&lpath, "payload too long"))?),
             reserved: 0,
             platform_data_offset: l.offset.map_or(0, |o| o.0),
         };
@@ -571,7 +630,10 @@ fn plan_image(
     }
     for bo in &lay.block_offsets {
         if !allocated.contains(&bo.block) {
-            return Err(invalid(&format!("{path}.layout.block_offsets"), format!("block {} is not allocated", bo.block)));
+            return Err(invalid(
+                &format!("{path}.layout.block_offsets"),
+                format!("block {} is not allocated", bo.block),
+            ));
         }
         if bo.offset.0 % 512 != 0 {
             return Err(invalid(&format!("{path}.layout.block_offsets"), "block offsets must be multiples of 512"));
@@ -605,7 +667,7 @@ fn plan_image(
     let gap_after = lay.gap_after_metadata.map_or(0, |v| v.0);
     let gap_between = lay.gap_between_blocks.map_or(0, |v| v.0);
     let align = lay.data_alignment.map_or(512, |v| v.0);
-    if gap_after % 512 != 0 || gap_between % 512 != 0 {
+    if !gap_after.is_multiple_of(512) || !gap_between.is_multiple_of(512) {
         return Err(invalid(&format!("{path}.layout"), "gaps must be multiples of 512 bytes"));
     }
     if align < 512 || !align.is_power_of_two() {
@@ -757,7 +819,7 @@ pub fn bitmap_bytes(plan: &ImagePlan, sp: &SparsePlan, block: u64) -> Vec<u8> {
     if let Some(pad) = bm.get_mut(used..) {
         pad.fill(sp.bitmap_padding);
     }
-    if g.sectors_per_block % 8 != 0 && sp.bitmap_padding != 0 {
+    if !g.sectors_per_block.is_multiple_of(8) && sp.bitmap_padding != 0 {
         if let Some(last) = bm.get_mut(used.saturating_sub(1)) {
             *last |= sp.bitmap_padding & (0xFFu8 >> (g.sectors_per_block % 8));
         }
@@ -807,8 +869,15 @@ pub fn write_image(plan: &ImagePlan, path: &Path, force: bool) -> Result<(), Gen
             for (&b, &off) in &sp.blocks {
                 write_sparse(&mut f, off, &bitmap_bytes(plan, sp, b)).map_err(io)?;
                 let lo = b * g.sectors_per_block;
-                write_data(&mut f, &plan.model.stored, lo, lo + g.sectors_per_block, off + g.bitmap_bytes(), g.block_size)
-                    .map_err(io)?;
+                write_data(
+                    &mut f,
+                    &plan.model.stored,
+                    lo,
+                    lo + g.sectors_per_block,
+                    off + g.bitmap_bytes(),
+                    g.block_size,
+                )
+                .map_err(io)?;
             }
         }
     }

@@ -1,9 +1,261 @@
-//! Random scenarios.
+//! Random scenarios (`vhd-generate random`): valid images of every disk type with random sizes,
+//! block sizes, writes and layout options (chains up to depth 4), and corrupt ones drawn from
+//! the [`crate::recipes`] with a fresh seed.
+//!
+//! A random valid scenario declares the findings its own choices imply (`expect_findings`),
+//! worked out from the laid-out plan, not guessed: a block order that is not increasing in the
+//! file gives BAT-ORDER, blocks off one grid BAT-BLOCK-UNALIGNED-GRID, a size that is not a whole
+//! MiB FOOTER-SIZE-MIB-ALIGN, a block size other than 512 KiB and 2 MiB
+//! HEADER-BLOCK-SIZE-UNUSUAL, a child block size other than its parent's
+//! CHAIN-BLOCK-SIZE-MISMATCH, padding before a sparse image's footer FILE-GAP-BEFORE-FOOTER.
+
+use crate::case::{generate_case, GenOptions};
+use crate::corpus::{generator_name, write_manifest};
 use crate::error::GenError;
+use crate::pattern::{self, Purpose};
+use crate::plan::{self, ImagePlan};
+use crate::recipes;
+use crate::scenario::{BitmapMode, BlockOrder, Image, Kind, LayoutSpec, Pattern, Scenario, Write};
+use crate::values::Size;
+use crate::yaml;
+use rand::{Rng, RngExt};
+use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use vhd_validator::manifest::Manifest;
 
-/// Placeholder.
-pub fn generate_random(_count: usize, _seed: u64, _ratio: f64, _out: &Path, _force: bool) -> Result<Manifest, GenError> {
-    Err(GenError::Invalid { path: String::new(), message: "todo".into() })
+fn pick<T: Copy>(r: &mut ChaCha8Rng, items: &[T]) -> Option<T> {
+    if items.is_empty() {
+        return None;
+    }
+    items.get(r.random_range(0..items.len())).copied()
+}
+
+fn chance(r: &mut ChaCha8Rng, percent: u32) -> bool {
+    r.random_range(0..100u32) < percent
+}
+
+const MIB: u64 = 1 << 20;
+
+fn random_size(r: &mut ChaCha8Rng) -> u64 {
+    if chance(r, 25) {
+        // Odd sizes: whole sectors, not whole MiB.
+        r.random_range(1..16u64) * MIB / 2 + r.random_range(1..64u64) * 512
+    } else {
+        pick(r, &[MIB, 2 * MIB, 3 * MIB, 4 * MIB, 8 * MIB, 10 * MIB, 16 * MIB]).unwrap_or(MIB)
+    }
+}
+
+fn random_block_size(r: &mut ChaCha8Rng) -> u64 {
+    if chance(r, 80) {
+        pick(r, &[512 << 10, 2 * MIB]).unwrap_or(2 * MIB)
+    } else {
+        pick(r, &[4 << 10, 64 << 10, 256 << 10, MIB, 4 * MIB]).unwrap_or(MIB)
+    }
+}
+
+fn random_writes(r: &mut ChaCha8Rng, size: u64, sparse: bool) -> Vec<Write> {
+    let sectors = size / 512;
+    if sectors == 0 {
+        return Vec::new();
+    }
+    let n = r.random_range(0..6usize);
+    let mut v = Vec::new();
+    for _ in 0..n {
+        let start = r.random_range(0..sectors);
+        let max = (sectors - start).min(if chance(r, 20) { sectors } else { 4096 });
+        let count = r.random_range(1..=max);
+        let pattern = match r.random_range(0..4u32) {
+            0 => Pattern::Fill(r.random_range(1..=255u8)),
+            1 => Pattern::Counter(r.random_range(0..1_000_000u64)),
+            2 => Pattern::Random(None),
+            _ => Pattern::Zero,
+        };
+        let bitmap = if sparse && chance(r, 20) { BitmapMode::Block } else { BitmapMode::Written };
+        v.push(Write { sector: Some(start), count: Some(count), offset: None, length: None, pattern, bitmap });
+    }
+    v
+}
+
+fn random_layout(r: &mut ChaCha8Rng, kind: Kind) -> LayoutSpec {
+    let mut l = LayoutSpec::default();
+    if kind.is_sparse() {
+        if chance(r, 20) {
+            l.block_order = pick(r, &[1u8, 2]).map_or(BlockOrder::Ascending, |k| {
+                if k == 1 {
+                    BlockOrder::Descending
+                } else {
+                    BlockOrder::Shuffle
+                }
+            });
+        }
+        if chance(r, 10) {
+            l.gap_between_blocks = Some(Size(512 * r.random_range(1..9u64)));
+        }
+        if chance(r, 10) {
+            l.gap_after_metadata = Some(Size(4096));
+        }
+        if chance(r, 10) {
+            l.data_alignment = Some(Size(4096));
+        }
+        if chance(r, 20) {
+            l.bat_padding = Some(0);
+        }
+        if kind == Kind::Differencing && chance(r, 20) {
+            l.locators_before_bat = true;
+        }
+    }
+    if chance(r, 5) && kind.is_sparse() {
+        l.padding_before_footer = Some(Size(512 * r.random_range(1..9u64)));
+    }
+    l
+}
+
+fn random_image(r: &mut ChaCha8Rng, kind: Kind, size: u64) -> Image {
+    Image {
+        kind,
+        size: Size(size),
+        block_size: kind.is_sparse().then(|| Size(random_block_size(r))),
+        file: None,
+        footer: Default::default(),
+        header: Default::default(),
+        layout: random_layout(r, kind),
+        locators: None,
+        parent: None,
+        writes: random_writes(r, size, kind.is_sparse()),
+        allocate: Vec::new(),
+    }
+}
+
+/// The findings a valid scenario's layout implies (see the module docs), from its plan.
+pub fn implied_findings(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
+    let mut f = Vec::new();
+    let chain = plan::chain_of(s);
+    for (i, img) in chain.iter().enumerate() {
+        if img.size.0 % MIB != 0 {
+            f.push("FOOTER-SIZE-MIB-ALIGN");
+        }
+        let bs = img.block_size.map_or(plan::DEFAULT_BLOCK_SIZE, |b| b.0);
+        if img.kind.is_sparse() {
+            if bs != 512 << 10 && bs != 2 * MIB {
+                f.push("HEADER-BLOCK-SIZE-UNUSUAL");
+            }
+            if img.layout.padding_before_footer.is_some_and(|p| p.0 > 0) {
+                f.push("FILE-GAP-BEFORE-FOOTER");
+            }
+            if let Some(parent) = chain.get(i + 1).filter(|p| p.kind.is_sparse() && img.kind == Kind::Differencing) {
+                if parent.block_size.map_or(plan::DEFAULT_BLOCK_SIZE, |b| b.0) != bs {
+                    f.push("CHAIN-BLOCK-SIZE-MISMATCH");
+                }
+            }
+        }
+    }
+    for p in plans {
+        let Some(sp) = &p.sparse else { continue };
+        let offs: Vec<u64> = sp.blocks.values().copied().collect();
+        if offs.windows(2).any(|w| w.first() > w.get(1)) {
+            f.push("BAT-ORDER");
+        }
+        if let Some(&first) = offs.iter().min() {
+            let span = sp.geom.span_bytes();
+            if offs.iter().any(|&o| (o - first) % span != 0) {
+                f.push("BAT-BLOCK-UNALIGNED-GRID");
+            }
+        }
+    }
+    f.sort_unstable();
+    f.dedup();
+    f.into_iter().map(String::from).collect()
+}
+
+/// A random valid scenario (chains up to depth 4) with its implied findings declared.
+pub fn random_valid(r: &mut ChaCha8Rng, seed: u64) -> Scenario {
+    let kind = pick(r, &[Kind::Fixed, Kind::Dynamic, Kind::Differencing]).unwrap_or(Kind::Dynamic);
+    let size = random_size(r);
+    let mut image = random_image(r, kind, size);
+    if kind == Kind::Differencing {
+        let depth = r.random_range(1..=4usize);
+        let root = pick(r, &[Kind::Fixed, Kind::Dynamic]).unwrap_or(Kind::Dynamic);
+        let mut parent = random_image(r, root, size);
+        for _ in 1..depth {
+            let mut p = random_image(r, Kind::Differencing, size);
+            p.parent = Some(Box::new(parent));
+            parent = p;
+        }
+        image.parent = Some(Box::new(parent));
+    }
+    let desc = format!("Random valid {} image of {} (generated by `vhd-generate random`).", kind.name(), Size(size));
+    let mut s = Scenario {
+        id: None,
+        description: desc,
+        spec: String::new(),
+        tags: vec!["random".to_string()],
+        seed,
+        expect_findings: Vec::new(),
+        check: None,
+        image,
+        mutations: Vec::new(),
+    };
+    if let Ok(plans) = plan::plan_chain(&s, seed) {
+        s.expect_findings = implied_findings(&s, &plans);
+    }
+    s
+}
+
+/// A random corrupt scenario: a recipe with a fresh seed.
+pub fn random_corrupt(r: &mut ChaCha8Rng, seed: u64) -> Option<Scenario> {
+    let all = recipes::all();
+    let recipe = all.get(r.random_range(0..all.len().max(1)))?;
+    let mut s = recipe.scenario().ok()?;
+    s.id = None;
+    s.seed = seed;
+    s.tags.push("random".to_string());
+    s.description = format!("{} (recipe {}, random seed)", s.description.trim(), recipe.code);
+    Some(s)
+}
+
+/// Generates `count` random cases under `seed` into `out` (`out/random/NNNN/` each with its
+/// `scenario.yaml`) and writes `out/manifest.json`. `corrupt_ratio` (0..=1) is the share of
+/// corrupt cases.
+///
+/// # Errors
+/// [`GenError`] on I/O failure or when a generated scenario cannot be laid out (a bug).
+pub fn generate_random(
+    count: usize,
+    seed: u64,
+    corrupt_ratio: f64,
+    out: &Path,
+    force: bool,
+) -> Result<Manifest, GenError> {
+    let mut manifest = Manifest::new(generator_name());
+    let ratio = if corrupt_ratio.is_finite() { corrupt_ratio.clamp(0.0, 1.0) } else { 0.0 };
+    let threshold = (ratio * 1_000_000.0) as u64;
+    for i in 0..count {
+        let mut r = pattern::rng(seed, Purpose::RandomCase, i as u64);
+        let case_seed = r.next_u64();
+        let corrupt = r.random_range(0..1_000_000u64) < threshold;
+        let s = if corrupt { random_corrupt(&mut r, case_seed) } else { None }
+            .unwrap_or_else(|| random_valid(&mut r, case_seed));
+        let id = format!("random/{i:04}");
+        let dir = out.join(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| GenError::Io { path: dir.clone(), source: e })?;
+        let text = yaml::to_yaml(&s).map_err(|m| GenError::Invalid { path: id.clone(), message: m })?;
+        let yaml_path = dir.join("scenario.yaml");
+        if !force && yaml_path.exists() {
+            return Err(GenError::Exists(yaml_path));
+        }
+        std::fs::write(&yaml_path, text).map_err(|e| GenError::Io { path: yaml_path.clone(), source: e })?;
+        let opts = GenOptions { seed: None, force };
+        let case = generate_case(
+            &s,
+            &id,
+            Some(format!("{id}/scenario.yaml")),
+            &dir,
+            &id,
+            &["scenario.yaml".to_string()],
+            &opts,
+        )?;
+        manifest.cases.push(case);
+    }
+    write_manifest(out, &manifest, force)?;
+    Ok(manifest)
 }

@@ -1138,7 +1138,7 @@ mutations:
     ),
     (
         "LOCATOR-LENGTH-SPACE",
-        r#"description: Locator 0's data length (30000) exceeds its space read as sectors and as bytes.
+        r#"description: Locator 0's data length (1000) exceeds its space read as sectors and as bytes.
 seed: 1
 image:
   type: differencing
@@ -1151,20 +1151,20 @@ image:
     writes:
       - {sector: 0, count: 64, pattern: {counter: 5}}
 mutations:
-  - op: {set-locator-field: {slot: 0, field: length, value: 30000}}
+  - op: {set-locator-field: {slot: 0, field: length, value: 1000}}
     expect: [LOCATOR-LENGTH-SPACE]
 "#,
     ),
     (
         "LOCATOR-SPACE-UNITS",
-        r#"description: A W2ru locator whose data space is 1 (sector) while its 26-byte path fits only the sector reading.
+        r#"description: A W2ru locator whose data space is recorded in bytes (1024), so read as sectors it would overlap the first block.
 seed: 1
 expect_findings: [LOCATOR-SPACE-UNITS]
 image:
   type: differencing
   size: 4 MiB
   locators:
-    - {code: W2ru, space: 512}
+    - {code: W2ru, space: 1 KiB, space_units: bytes}
   writes:
     - {sector: 8, count: 8, pattern: {fill: 0x77}}
   parent:

@@ -857,6 +857,7 @@ pub struct Mutation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<usize>,
     /// Rule codes the corrupted case must yield (at least one; checked against the catalogue).
+    #[schemars(length(min = 1))]
     pub expect: Vec<String>,
     /// Whether the virtual disk content changes in a way the content model does not follow.
     /// Default: false for field, checksum and bitmap-bit edits, true for raw byte and length

@@ -46,7 +46,10 @@ impl Size {
 
     /// The shortest exact string form (`"2 MiB"`), or `None` when it is not a whole unit.
     pub fn pretty(self) -> Option<String> {
-        UNITS.iter().find(|(_, m)| *m > 1 && self.0 != 0 && self.0 % m == 0).map(|(u, m)| format!("{} {u}", self.0 / m))
+        UNITS
+            .iter()
+            .find(|(_, m)| *m > 1 && self.0 != 0 && self.0.is_multiple_of(*m))
+            .map(|(u, m)| format!("{} {u}", self.0 / m))
     }
 
     /// The value in bytes.
@@ -217,18 +220,17 @@ impl JsonSchema for UniqueId {
 /// A message when a character is not a hex digit or the digit count is odd.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b" _:-\t\n".contains(b)).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("hex string has an odd number of digits ({})", digits.len()));
     }
     digits
         .chunks_exact(2)
-        .map(|p| {
-            let hi = (p[0] as char).to_digit(16);
-            let lo = (p[1] as char).to_digit(16);
-            match (hi, lo) {
+        .map(|p| match p {
+            [a, b] => match ((*a as char).to_digit(16), (*b as char).to_digit(16)) {
                 (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
                 _ => Err(format!("{:?} is not a hex byte", String::from_utf8_lossy(p))),
-            }
+            },
+            _ => Err("odd hex digit".to_string()),
         })
         .collect()
 }

@@ -15,7 +15,8 @@ fn every_byte_triggerable_rule_has_a_recipe() {
         let rule = rules::lookup(r.code).unwrap_or_else(|| panic!("{} is not a code", r.code));
         assert!(rule.byte_triggerable, "{} is not byte-triggerable", r.code);
         let s = r.scenario().unwrap_or_else(|e| panic!("{e}\n{}", e.snippet));
-        let declared: Vec<&String> = s.expect_findings.iter().chain(s.mutations.iter().flat_map(|m| m.expect.iter())).collect();
+        let declared: Vec<&String> =
+            s.expect_findings.iter().chain(s.mutations.iter().flat_map(|m| m.expect.iter())).collect();
         assert!(declared.iter().any(|c| c.as_str() == r.code), "recipe {} does not declare its own code", r.code);
     }
 }

@@ -21,8 +21,8 @@
 //!   main image must equal it;
 //! - every listed file must exist with the listed size and SHA-256.
 
-use crate::check::{check_path, CheckOptions};
 use crate::chain::ChainReader;
+use crate::check::{check_path, CheckOptions};
 use crate::rules::{Code, Profile, Severity};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -141,10 +141,7 @@ fn cases() -> Vec<(String, Vec<u8>)> {
         b.extend_from_slice(&f.encode());
         b.extend_from_slice(&h.encode());
         b.extend_from_slice(&[0xFF; 512]);
-        b.extend_from_slice(&build::locator_payload(
-            PlatformCode::W2ku,
-            "C:\\x\\parent.vhd",
-        ));
+        b.extend_from_slice(&build::locator_payload(PlatformCode::W2ku, "C:\\x\\parent.vhd"));
         b.resize(2560, 0);
         b.extend_from_slice(&f.encode());
         v.push(("locator-4g-length-and-space".into(), b));
@@ -170,14 +167,8 @@ fn cases() -> Vec<(String, Vec<u8>)> {
     }
 
     // Dynamic headers with block size 2^31 and 0 (block 0 allocated).
-    v.push((
-        "block-size-2-31".into(),
-        dynamic_with_header(1 << 20, |h| h.block_size = 1 << 31),
-    ));
-    v.push((
-        "block-size-0".into(),
-        dynamic_with_header(1 << 20, |h| h.block_size = 0),
-    ));
+    v.push(("block-size-2-31".into(), dynamic_with_header(1 << 20, |h| h.block_size = 1 << 31)));
+    v.push(("block-size-0".into(), dynamic_with_header(1 << 20, |h| h.block_size = 0)));
     v.push((
         "block-size-512-huge-table".into(),
         dynamic_with_header(1 << 20, |h| {
@@ -185,10 +176,7 @@ fn cases() -> Vec<(String, Vec<u8>)> {
             h.max_table_entries = u32::MAX;
         }),
     ));
-    v.push((
-        "table-offset-past-end".into(),
-        dynamic_with_header(1 << 20, |h| h.table_offset = u64::MAX - 3),
-    ));
+    v.push(("table-offset-past-end".into(), dynamic_with_header(1 << 20, |h| h.table_offset = u64::MAX - 3)));
     v.push(("header-offset-past-end".into(), {
         let mut b = dynamic_with_header(1 << 20, |_| {});
         build::edit_footer(&mut b, true, true, |f| f.data_offset = u64::MAX - 511);
@@ -214,18 +202,12 @@ fn checker_reports_errors_without_panicking() {
     for (name, bytes) in cases() {
         let report = check_image(&bytes, &name, &opts);
         assert!(
-            report
-                .findings
-                .iter()
-                .any(|f| f.severity == Severity::Error),
+            report.findings.iter().any(|f| f.severity == Severity::Error),
             "{name}: hostile input gave no error finding:\n{}",
             list(&report.findings.iter().collect::<Vec<_>>())
         );
         for f in &report.findings {
-            assert!(
-                !f.message.is_empty() && !f.path.is_empty(),
-                "{name}: finding without message or path: {f:?}"
-            );
+            assert!(!f.message.is_empty() && !f.path.is_empty(), "{name}: finding without message or path: {f:?}");
         }
     }
 }
@@ -236,11 +218,7 @@ fn check_path_follows_no_parent_of_hostile_differencing_disks() {
     let opts = fixed_opts();
     for (name, path) in write_cases(dir.path()) {
         let report = check(&path, &opts);
-        assert!(
-            !report.passes(),
-            "{name}: a hostile input passed:\n{}",
-            list(&all_findings(&report))
-        );
+        assert!(!report.passes(), "{name}: a hostile input passed:\n{}", list(&all_findings(&report)));
         assert_eq!(
             report.images.len(),
             1,
@@ -259,25 +237,14 @@ fn reader_refuses_or_reads_within_bounds() {
             Err(e) => assert!(!e.to_string().is_empty(), "{name}: empty error message"),
             Ok(r) => {
                 let mut buf = vec![0u8; 1 << 16];
-                r.read_at(0, &mut buf)
-                    .unwrap_or_else(|e| panic!("{name}: read_at(0): {e}"));
+                r.read_at(0, &mut buf).unwrap_or_else(|e| panic!("{name}: read_at(0): {e}"));
                 let last = r.size().saturating_sub(buf.len() as u64);
-                r.read_at(last, &mut buf)
-                    .unwrap_or_else(|e| panic!("{name}: read_at({last}): {e}"));
-                r.read_at(u64::MAX - 10, &mut buf[..8])
-                    .unwrap_or_else(|e| panic!("{name}: read_at(MAX-10): {e}"));
+                r.read_at(last, &mut buf).unwrap_or_else(|e| panic!("{name}: read_at({last}): {e}"));
+                r.read_at(u64::MAX - 10, &mut buf[..8]).unwrap_or_else(|e| panic!("{name}: read_at(MAX-10): {e}"));
                 let extents = r.extents();
-                assert!(
-                    extents.len() <= 1 << 20,
-                    "{name}: {} extents",
-                    extents.len()
-                );
+                assert!(extents.len() <= 1 << 20, "{name}: {} extents", extents.len());
                 for x in &extents {
-                    assert!(
-                        x.end() <= r.size(),
-                        "{name}: extent {x:?} past the disk ({} bytes)",
-                        r.size()
-                    );
+                    assert!(x.end() <= r.size(), "{name}: extent {x:?} past the disk ({} bytes)", r.size());
                 }
                 // Whole-disk reads only where the disk is small (a 2^63-byte disk is legal to
                 // open if the reader says so, but not to hash in a test).
@@ -293,12 +260,7 @@ fn reader_refuses_or_reads_within_bounds() {
 fn run_measured(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, Option<u64>) {
     let exe = env!("CARGO_BIN_EXE_vhd-validate");
     if let Some(time) = which("/usr/bin/time") {
-        let out = Command::new(time)
-            .arg("-v")
-            .arg(exe)
-            .args(args)
-            .output()
-            .expect("run /usr/bin/time");
+        let out = Command::new(time).arg("-v").arg(exe).args(args).output().expect("run /usr/bin/time");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let rss = stderr
             .lines()
@@ -349,51 +311,26 @@ fn cli_check_and_digest_have_bounded_memory_and_no_panic() {
         let out_raw = dir.path().join(format!("{name}.raw"));
         let mut runs: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![(
             "check",
-            vec![
-                "check".as_ref(),
-                "--now".as_ref(),
-                "2027-01-01T00:00:00Z".as_ref(),
-                path.as_os_str(),
-            ],
+            vec!["check".as_ref(), "--now".as_ref(), "2027-01-01T00:00:00Z".as_ref(), path.as_os_str()],
         )];
         // Whole-disk commands only where the reader refuses the input or its disk is small
         // (see `reader_refuses_disks_beyond_the_format_maximum` for the others).
         let small = ChainReader::open(&path, &fixed_opts()).map_or(true, |r| r.size() <= 64 << 20);
         if small {
             runs.push(("digest", vec!["digest".as_ref(), path.as_os_str()]));
-            runs.push((
-                "cat",
-                vec![
-                    "cat".as_ref(),
-                    "--output".as_ref(),
-                    out_raw.as_os_str(),
-                    path.as_os_str(),
-                ],
-            ));
+            runs.push(("cat", vec!["cat".as_ref(), "--output".as_ref(), out_raw.as_os_str(), path.as_os_str()]));
         }
         for (what, args) in runs {
             let (code, stderr, rss) = run_measured(&args);
-            assert!(
-                !stderr.contains("panicked"),
-                "{name}: vhd-validate {what} panicked:\n{stderr}"
-            );
+            assert!(!stderr.contains("panicked"), "{name}: vhd-validate {what} panicked:\n{stderr}");
             match what {
                 // Every hostile input has an error finding (1) or cannot be read at all (2).
-                "check" => assert!(
-                    matches!(code, Some(1 | 2)),
-                    "{name}: check exit {code:?}\n{stderr}"
-                ),
+                "check" => assert!(matches!(code, Some(1 | 2)), "{name}: check exit {code:?}\n{stderr}"),
                 // The reader may give some inputs a meaning (0) or refuse them (1/2); no crash.
-                _ => assert!(
-                    matches!(code, Some(0..=2)),
-                    "{name}: {what} exit {code:?}\n{stderr}"
-                ),
+                _ => assert!(matches!(code, Some(0..=2)), "{name}: {what} exit {code:?}\n{stderr}"),
             }
             if let Some(kib) = rss {
-                assert!(
-                    kib <= RSS_CAP_KIB,
-                    "{name}: vhd-validate {what} peaked at {kib} KiB (cap {RSS_CAP_KIB} KiB)"
-                );
+                assert!(kib <= RSS_CAP_KIB, "{name}: vhd-validate {what} peaked at {kib} KiB (cap {RSS_CAP_KIB} KiB)");
                 if kib > worst.0 {
                     worst = (kib, format!("{what} {name}"));
                 }
@@ -417,10 +354,7 @@ fn reader_refuses_disks_beyond_the_format_maximum() {
         }
         match ChainReader::open(&path, &fixed_opts()) {
             Err(e) => assert!(!e.to_string().is_empty()),
-            Ok(r) => panic!(
-                "{name}: ChainReader::open accepted a virtual disk of {} bytes",
-                r.size()
-            ),
+            Ok(r) => panic!("{name}: ChainReader::open accepted a virtual disk of {} bytes", r.size()),
         }
     }
 }

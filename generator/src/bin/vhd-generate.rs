@@ -4,6 +4,7 @@
 //! vhd-generate SCENARIO.yaml|DIR... -o OUT [--seed N] [--force]
 //! vhd-generate random --count N --seed S -o OUT [--corrupt-ratio R] [--force]
 //! vhd-generate corpus [--check] [--specs specs] [--out corpus/generated]
+//! vhd-generate recipes -o DIR [--force]
 //! vhd-generate schemas -o docs [--check]
 //! ```
 //! Exit status: 0 success, 1 a difference (`--check`), 2 an error.
@@ -14,7 +15,11 @@ use std::process::ExitCode;
 use vhd_generator::{corpus, random, schema, GenError, GenOptions};
 
 #[derive(Parser)]
-#[command(name = "vhd-generate", version, about = "Turns YAML scenarios into valid and corrupt VHD images with a manifest")]
+#[command(
+    name = "vhd-generate",
+    version,
+    about = "Turns YAML scenarios into valid and corrupt VHD images with a manifest"
+)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct Cli {
     #[command(subcommand)]
@@ -67,6 +72,16 @@ enum Cmd {
         #[arg(long, default_value = "corpus/generated")]
         out: PathBuf,
     },
+    /// Write one scenario per byte-triggerable rule (the recipes) as DIR/<code>.yaml, a
+    /// starting point for corpus scenarios.
+    Recipes {
+        /// Directory to write the YAML files to.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write (or with --check compare) the JSON Schemas of the scenario and manifest formats.
     Schemas {
         /// Directory of the schema files.
@@ -86,6 +101,23 @@ fn fail(e: &GenError) -> ExitCode {
         }
     }
     ExitCode::from(2)
+}
+
+fn write_recipes(out: &std::path::Path, force: bool) -> Result<usize, GenError> {
+    std::fs::create_dir_all(out).map_err(|e| GenError::Io { path: out.to_path_buf(), source: e })?;
+    let all = vhd_generator::recipes::all();
+    for r in &all {
+        let mut s = r.scenario()?;
+        s.id = None;
+        let text =
+            vhd_generator::yaml::to_yaml(&s).map_err(|m| GenError::Invalid { path: r.code.into(), message: m })?;
+        let path = out.join(format!("{}.yaml", r.code.to_ascii_lowercase()));
+        if !force && path.exists() {
+            return Err(GenError::Exists(path));
+        }
+        std::fs::write(&path, text).map_err(|e| GenError::Io { path, source: e })?;
+    }
+    Ok(all.len())
 }
 
 fn main() -> ExitCode {
@@ -130,6 +162,13 @@ fn main() -> ExitCode {
                 }
                 println!("{} differences between {} and a regeneration of {}", d.len(), out.display(), specs.display());
                 ExitCode::from(1)
+            }
+            Err(e) => fail(&e),
+        },
+        Some(Cmd::Recipes { out, force }) => match write_recipes(&out, force) {
+            Ok(n) => {
+                println!("{n} recipes written to {}", out.display());
+                ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
         },

@@ -34,11 +34,12 @@ use super::resolve::{walk_chain, ResolvedChain};
 use crate::check::{CheckOptions, Layout};
 use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE, UNALLOCATED};
 use crate::io::{FileSource, ReadAt};
+use crate::progress::{Meter, NoProgress, Progress};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fmt;
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// Default chunk size of [`ChainReader::digest`] and [`ChainReader::write_raw`]: 1 MiB.
@@ -143,7 +144,7 @@ fn unreadable(level: usize, why: impl fmt::Display) -> ReadError {
 
 impl Level {
     /// Builds a level from an image and its parsed structures.
-    fn new(index: usize, src: Box<dyn ReadAt>, layout: &Layout) -> Result<Level, ReadError> {
+    fn new(index: usize, src: Box<dyn ReadAt>, layout: Layout) -> Result<Level, ReadError> {
         let Some(footer) = layout.footer() else {
             return Err(unreadable(index, "no usable hard disk footer (no \"conectix\" cookie)"));
         };
@@ -168,7 +169,7 @@ impl Level {
                 }
                 Kind::Sparse {
                     geom,
-                    bat: layout.bat.entries.clone(),
+                    bat: layout.bat.entries,
                     differencing: k == DiskType::Differencing,
                     cache: RefCell::new(None),
                 }
@@ -202,7 +203,7 @@ impl ChainReader {
         }
         let mut levels = Vec::with_capacity(chain.links.len());
         for (i, link) in chain.links.into_iter().enumerate() {
-            levels.push(Level::new(i, Box::new(link.src), &link.layout)?);
+            levels.push(Level::new(i, Box::new(link.src), link.layout)?);
         }
         ChainReader::from_levels(levels)
     }
@@ -218,7 +219,7 @@ impl ChainReader {
         let mut out = Vec::with_capacity(levels.len());
         for (i, src) in levels.into_iter().enumerate() {
             let layout = Layout::parse(&*src);
-            let level = Level::new(i, src, &layout)?;
+            let level = Level::new(i, src, layout)?;
             let diff = matches!(level.kind, Kind::Sparse { differencing: true, .. });
             out.push(level);
             if !diff {
@@ -270,60 +271,92 @@ impl ChainReader {
     /// # Errors
     /// [`ReadError::Io`] on I/O failure (reads past the end of an image file are zeros, not errors).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        self.read_level(0, offset, buf)
+        let mut cursor = 0usize;
+        self.map_level(0, offset, buf.len() as u64, &mut |len, piece| {
+            let n = usize::try_from(len).map_or(buf.len() - cursor, |l| l.min(buf.len() - cursor));
+            let dst = &mut buf[cursor..cursor + n];
+            cursor += n;
+            match piece {
+                Piece::Zero => {
+                    dst.fill(0);
+                    Ok(())
+                }
+                Piece::File { level, offset } => self.read_file(level, offset, dst),
+            }
+        })
     }
 
-    /// Reads `buf` from level `i` at virtual byte `offset` (zeros past its current size, and
-    /// for a level that does not exist).
-    fn read_level(&self, i: usize, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let Some(level) = self.levels.get(i) else {
-            buf.fill(0);
-            return Ok(());
-        };
-        let avail = level.size.saturating_sub(offset);
-        let n = usize::try_from(avail).map_or(buf.len(), |a| a.min(buf.len()));
-        let (buf, past) = buf.split_at_mut(n);
-        past.fill(0);
-        if buf.is_empty() {
-            return Ok(());
-        }
-        match &level.kind {
-            Kind::Fixed { data_len } => {
-                let m = usize::try_from(data_len.saturating_sub(offset)).map_or(buf.len(), |a| a.min(buf.len()));
-                let (data, zeros) = buf.split_at_mut(m);
-                zeros.fill(0);
-                read_zero_fill(&*level.src, offset, data)
-            }
-            Kind::Sparse { geom, bat, differencing, cache } => {
-                let mut done = 0usize;
-                while done < buf.len() {
-                    let pos = offset.saturating_add(done as u64);
-                    let block = pos / geom.block_size;
-                    let in_block = pos % geom.block_size;
-                    let piece = usize::try_from(geom.block_size - in_block)
-                        .map_or(buf.len() - done, |p| p.min(buf.len() - done));
-                    let out = &mut buf[done..done + piece];
-                    let entry = usize::try_from(block).ok().and_then(|b| bat.get(b)).copied().unwrap_or(UNALLOCATED);
-                    if entry == UNALLOCATED {
-                        if *differencing {
-                            self.read_level(i + 1, pos, out)?;
-                        } else {
-                            out.fill(0);
-                        }
-                    } else {
-                        self.read_block(i, level, geom, cache, *differencing, block, entry, in_block, out)?;
-                    }
-                    done += piece;
-                }
+    /// Reads `dst` from the file of level `level` at byte `offset`, zero-filling what the file
+    /// does not hold.
+    fn read_file(&self, level: usize, offset: u64, dst: &mut [u8]) -> Result<(), ReadError> {
+        match self.levels.get(level) {
+            Some(l) => read_zero_fill(&*l.src, offset, dst),
+            None => {
+                dst.fill(0);
                 Ok(())
             }
         }
     }
 
-    /// Reads `out` from allocated block `block` (BAT entry `entry`) of level `i`, starting at
-    /// byte `in_block` of the block, run by run of equal sector-bitmap bits.
+    /// Walks the virtual range `[offset, offset + len)` of level `i` in order and calls `f`
+    /// once per piece with the piece's length in bytes and where its bytes come from. The
+    /// pieces tile the range exactly: this is the one place that gives the read semantics of
+    /// the module documentation (zeros past a level's current size and for a level that does
+    /// not exist; fixed-disk data; BAT and sector-bitmap lookups; falls through to the parent).
+    /// File pieces never extend past the end of their file: what lies beyond is a zero piece.
+    ///
+    /// Work is per block and per run of equal bitmap bits; nothing is allocated but the cached
+    /// sector bitmap of each level.
+    fn map_level(&self, i: usize, offset: u64, len: u64, f: &mut dyn FnMut(u64, Piece) -> Result<(), ReadError>) -> Result<(), ReadError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let Some(level) = self.levels.get(i) else {
+            return f(len, Piece::Zero);
+        };
+        let inside = level.size.saturating_sub(offset).min(len);
+        let past = len - inside;
+        if inside > 0 {
+            match &level.kind {
+                Kind::Fixed { data_len } => {
+                    let data = data_len.saturating_sub(offset).min(inside);
+                    emit_file(&*level.src, i, offset, data, f)?;
+                    if inside > data {
+                        f(inside - data, Piece::Zero)?;
+                    }
+                }
+                Kind::Sparse { geom, bat, differencing, cache } => {
+                    let mut done = 0u64;
+                    while done < inside {
+                        let pos = offset + done;
+                        let block = pos / geom.block_size;
+                        let in_block = pos % geom.block_size;
+                        let piece = (geom.block_size - in_block).min(inside - done);
+                        let entry =
+                            usize::try_from(block).ok().and_then(|b| bat.get(b)).copied().unwrap_or(UNALLOCATED);
+                        if entry != UNALLOCATED {
+                            self.map_block(i, level, geom, cache, *differencing, block, entry, in_block, piece, f)?;
+                        } else if *differencing {
+                            self.map_level(i + 1, pos, piece, f)?;
+                        } else {
+                            f(piece, Piece::Zero)?;
+                        }
+                        done += piece;
+                    }
+                }
+            }
+        }
+        if past > 0 {
+            f(past, Piece::Zero)?;
+        }
+        Ok(())
+    }
+
+    /// [`ChainReader::map_level`] within allocated block `block` (BAT entry `entry`) of level
+    /// `i`: `len` bytes from byte `in_block` of the block, run by run of equal sector-bitmap
+    /// bits.
     #[allow(clippy::too_many_arguments)]
-    fn read_block(
+    fn map_block(
         &self,
         i: usize,
         level: &Level,
@@ -333,35 +366,35 @@ impl ChainReader {
         block: u64,
         entry: u32,
         in_block: u64,
-        out: &mut [u8],
+        len: u64,
+        f: &mut dyn FnMut(u64, Piece) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
         let bitmap_at = u64::from(entry) * SECTOR_SIZE;
         let data_at = bitmap_at.saturating_add(geom.bitmap_bytes());
         self.load_bitmap(level, geom, cache, block, bitmap_at)?;
         let block_start = block.saturating_mul(geom.block_size);
-        let mut done = 0usize;
-        while done < out.len() {
-            let pos = in_block + done as u64;
+        // Sectors touched by the range: `first..=last`.
+        let last = (in_block + len - 1) / SECTOR_SIZE;
+        let mut done = 0u64;
+        while done < len {
+            let pos = in_block + done;
             let sector = pos / SECTOR_SIZE;
-            // Sectors touched by the rest of `out`.
-            let last = (in_block + out.len() as u64 - 1) / SECTOR_SIZE;
             let (set, run) = {
                 let c = cache.borrow();
                 let bits: &[u8] = c.as_ref().map_or(&[], |(_, b)| b.as_slice());
                 let bm = SectorBitmap(bits);
-                (bm.is_set(sector), bm.run_len(sector, last - sector + 1))
+                (bm.is_set(sector), run_len(bits, sector, last - sector + 1))
             };
-            let run_end = (sector + run) * SECTOR_SIZE;
-            let len = usize::try_from(run_end - pos).map_or(out.len() - done, |l| l.min(out.len() - done));
-            let dst = &mut out[done..done + len];
+            let run_end = (sector + run).saturating_mul(SECTOR_SIZE);
+            let n = (run_end - pos).min(len - done);
             if set {
-                read_zero_fill(&*level.src, data_at.saturating_add(pos), dst)?;
+                emit_file(&*level.src, i, data_at.saturating_add(pos), n, f)?;
             } else if differencing {
-                self.read_level(i + 1, block_start.saturating_add(pos), dst)?;
+                self.map_level(i + 1, block_start.saturating_add(pos), n, f)?;
             } else {
-                dst.fill(0);
+                f(n, Piece::Zero)?;
             }
-            done += len;
+            done += n;
         }
         Ok(())
     }
@@ -379,8 +412,11 @@ impl ChainReader {
         if cache.borrow().as_ref().is_some_and(|(b, _)| *b == block) {
             return Ok(());
         }
-        let bits = read_bitmap(&*level.src, geom, bitmap_at)?;
-        *cache.borrow_mut() = Some((block, bits));
+        let mut c = cache.borrow_mut();
+        // Reuse the cached buffer: one allocation per level for the whole walk.
+        let mut bits = c.take().map(|(_, v)| v).unwrap_or_default();
+        read_bitmap_into(&*level.src, geom, bitmap_at, &mut bits)?;
+        *c = Some((block, bits));
         Ok(())
     }
 
@@ -441,76 +477,259 @@ impl ChainReader {
         merged
     }
 
-    /// SHA-256 of the whole virtual disk (`size()` bytes), streamed in chunks of
-    /// [`ChainReader::chunk_size`] bytes.
+    /// SHA-256 of the whole virtual disk (`size()` bytes).
+    ///
+    /// Data is read in pieces of at most [`ChainReader::chunk_size`] bytes into one reused
+    /// buffer; zero ranges (unallocated blocks, clear bits of a dynamic disk, parents' zeros,
+    /// the space past a parent's current size) are hashed from a static zero buffer without
+    /// reading. SHA-256 cannot skip them: a 2040 GiB disk hashes 2040 GiB.
     ///
     /// # Errors
     /// [`ReadError::Io`] on I/O failure.
     pub fn digest(&self) -> Result<[u8; 32], ReadError> {
+        self.digest_with(&NoProgress)
+    }
+
+    /// [`ChainReader::digest`], reporting the bytes hashed to `progress` (total: `size()`).
+    ///
+    /// # Errors
+    /// As [`ChainReader::digest`].
+    pub fn digest_with(&self, progress: &dyn Progress) -> Result<[u8; 32], ReadError> {
         let mut hasher = Sha256::new();
+        let mut meter = Meter::start(progress, self.size, PROGRESS_STEP);
         let mut buf = vec![0u8; self.chunk];
-        let mut pos = 0u64;
-        while pos < self.size {
-            let n = usize::try_from(self.size - pos).map_or(buf.len(), |r| r.min(buf.len()));
-            let b = &mut buf[..n];
-            self.read_at(pos, b)?;
-            hasher.update(&*b);
-            pos += n as u64;
-        }
+        self.map_level(0, 0, self.size, &mut |len, piece| {
+            match piece {
+                Piece::Zero => hash_zeros(&mut hasher, len),
+                Piece::File { level, offset } => {
+                    let mut done = 0u64;
+                    while done < len {
+                        let n = usize::try_from(len - done).map_or(buf.len(), |r| r.min(buf.len()));
+                        let b = &mut buf[..n];
+                        self.read_file(level, offset.saturating_add(done), b)?;
+                        hasher.update(&*b);
+                        done += n as u64;
+                    }
+                }
+            }
+            meter.add(len);
+            Ok(())
+        })?;
+        meter.flush();
         Ok(hasher.finalize().into())
     }
 
     /// Writes the virtual disk as raw bytes to `out` from its start.
     ///
-    /// For a regular file, the file is truncated, only the [`ChainReader::extents`] are read,
-    /// all-zero chunks are skipped (left as holes) and the file is finally set to `size()` bytes,
-    /// so that it is sparse where the file system allows. Any other file (a pipe, a terminal)
-    /// gets every byte written in order.
+    /// For a regular file, the file is truncated, only the ranges where an image of the chain
+    /// holds data are read (in pieces of at most [`ChainReader::chunk_size`] bytes into one
+    /// reused buffer), 4 KiB pages of the virtual disk that read as all zeros are skipped (left
+    /// as holes), the other bytes are written at their offset, and the file is finally set to
+    /// `size()` bytes, so that it is sparse where the file system allows. Any other file (a
+    /// pipe, a terminal) gets every byte written in order.
     ///
     /// # Errors
     /// [`ReadError::Io`] on I/O failure reading the images or writing `out`.
     pub fn write_raw(&self, out: &mut File) -> Result<(), ReadError> {
+        self.write_raw_with(out, &NoProgress)
+    }
+
+    /// [`ChainReader::write_raw`], reporting the bytes of the virtual disk done to `progress`
+    /// (total: `size()`).
+    ///
+    /// # Errors
+    /// As [`ChainReader::write_raw`].
+    pub fn write_raw_with(&self, out: &mut File, progress: &dyn Progress) -> Result<(), ReadError> {
         let mut buf = vec![0u8; self.chunk];
-        if !out.metadata()?.is_file() {
-            let mut pos = 0u64;
-            while pos < self.size {
-                let n = usize::try_from(self.size - pos).map_or(buf.len(), |r| r.min(buf.len()));
-                self.read_at(pos, &mut buf[..n])?;
-                out.write_all(&buf[..n])?;
-                pos += n as u64;
-            }
-            out.flush()?;
-            return Ok(());
+        let mut meter = Meter::start(progress, self.size, PROGRESS_STEP);
+        let regular = out.metadata()?.is_file();
+        if regular {
+            out.set_len(0)?;
         }
-        out.set_len(0)?;
-        for e in self.extents() {
-            let end = e.end().min(self.size);
-            let mut pos = e.offset;
-            while pos < end {
-                let n = usize::try_from(end - pos).map_or(buf.len(), |r| r.min(buf.len()));
-                let b = &mut buf[..n];
-                self.read_at(pos, b)?;
-                if b.iter().any(|&x| x != 0) {
-                    out.seek(SeekFrom::Start(pos))?;
-                    out.write_all(b)?;
+        let mut pos = 0u64;
+        self.map_level(0, 0, self.size, &mut |len, piece| {
+            match piece {
+                Piece::Zero if regular => {}
+                Piece::Zero => write_zeros(out, len)?,
+                Piece::File { level, offset } => {
+                    let mut done = 0u64;
+                    while done < len {
+                        let n = usize::try_from(len - done).map_or(buf.len(), |r| r.min(buf.len()));
+                        let b = &mut buf[..n];
+                        self.read_file(level, offset.saturating_add(done), b)?;
+                        if regular {
+                            write_non_zero_pages(out, b, pos.saturating_add(done))?;
+                        } else {
+                            out.write_all(b)?;
+                        }
+                        done += n as u64;
+                    }
                 }
-                pos += n as u64;
             }
+            pos = pos.saturating_add(len);
+            meter.add(len);
+            Ok(())
+        })?;
+        if regular {
+            out.set_len(self.size)?;
         }
-        out.set_len(self.size)?;
         out.flush()?;
+        meter.flush();
         Ok(())
     }
+}
+
+/// Where the bytes of a piece of the virtual disk come from (see [`ChainReader::map_level`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Piece {
+    /// The bytes read as zero.
+    Zero,
+    /// The bytes are the file bytes of level `level` from byte `offset`.
+    File { level: usize, offset: u64 },
+}
+
+/// Emits `len` bytes of level `level`'s file from byte `offset`: a file piece for what the
+/// file holds, then a zero piece for what lies past its end.
+fn emit_file(
+    src: &dyn ReadAt,
+    level: usize,
+    offset: u64,
+    len: u64,
+    f: &mut dyn FnMut(u64, Piece) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let held = src.len().saturating_sub(offset).min(len);
+    if held > 0 {
+        f(held, Piece::File { level, offset })?;
+    }
+    if len > held {
+        f(len - held, Piece::Zero)?;
+    }
+    Ok(())
+}
+
+/// Zeros hashed and written without reading (64 KiB: stays in the CPU cache).
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+/// How often (bytes of the virtual disk) digest and write_raw report progress: 64 MiB.
+const PROGRESS_STEP: u64 = 64 << 20;
+
+/// Granularity of the holes [`ChainReader::write_raw`] leaves: 4 KiB pages of the virtual disk.
+const HOLE_PAGE: u64 = 4096;
+
+fn hash_zeros(hasher: &mut Sha256, mut len: u64) {
+    while len > 0 {
+        let n = usize::try_from(len).map_or(ZEROS.len(), |l| l.min(ZEROS.len()));
+        hasher.update(&ZEROS[..n]);
+        len -= n as u64;
+    }
+}
+
+fn write_zeros(out: &mut File, mut len: u64) -> std::io::Result<()> {
+    while len > 0 {
+        let n = usize::try_from(len).map_or(ZEROS.len(), |l| l.min(ZEROS.len()));
+        out.write_all(&ZEROS[..n])?;
+        len -= n as u64;
+    }
+    Ok(())
+}
+
+/// Whether every byte of `b` is zero (OR-folds 256-byte pieces, which vectorizes, and stops
+/// at the first piece with a non-zero byte).
+fn is_zero(b: &[u8]) -> bool {
+    b.chunks(256).all(|c| c.iter().fold(0u8, |acc, &x| acc | x) == 0)
+}
+
+/// Writes the pages of `buf` (virtual disk bytes from byte `pos`) that hold a non-zero byte to
+/// `out` at their virtual offset; runs of such pages are written with one call. Pages are
+/// [`HOLE_PAGE`]-aligned on the virtual disk.
+fn write_non_zero_pages(out: &File, buf: &[u8], pos: u64) -> std::io::Result<()> {
+    let mut run: Option<usize> = None;
+    let mut i = 0usize;
+    while i < buf.len() {
+        let at = pos.saturating_add(i as u64);
+        let to_boundary = HOLE_PAGE - at % HOLE_PAGE;
+        let j = usize::try_from(to_boundary).map_or(buf.len(), |t| t.min(buf.len() - i)) + i;
+        match (is_zero(&buf[i..j]), run) {
+            (false, None) => run = Some(i),
+            (true, Some(s)) => {
+                write_all_at(out, &buf[s..i], pos.saturating_add(s as u64))?;
+                run = None;
+            }
+            _ => {}
+        }
+        i = j;
+    }
+    if let Some(s) = run {
+        write_all_at(out, &buf[s..], pos.saturating_add(s as u64))?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_all_at(out: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(out, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn write_all_at(mut out: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    out.seek(SeekFrom::Start(offset))?;
+    out.write_all(buf)
+}
+
+/// Length of the run of equal bits of `bits` (MSB first, clear past the slice) starting at
+/// bit `start`, at most `limit` bits (at least 1 when `limit` is): whole 64-bit words at a
+/// time where aligned. Gives the same answer as [`SectorBitmap::run_len`].
+fn run_len(bits: &[u8], start: u64, limit: u64) -> u64 {
+    let bit = |i: u64| SectorBitmap(bits).is_set(i);
+    let set = bit(start);
+    let end = start.saturating_add(limit);
+    let mut i = start.saturating_add(1);
+    while i < end {
+        if i.is_multiple_of(64) && end - i >= 64 {
+            let word = word_at(bits, i / 8);
+            let want = if set { u64::MAX } else { 0 };
+            let differ = word ^ want;
+            if differ == 0 {
+                i += 64;
+                continue;
+            }
+            i += u64::from(differ.leading_zeros());
+            break;
+        }
+        if bit(i) != set {
+            break;
+        }
+        i += 1;
+    }
+    (i - start).min(limit)
+}
+
+/// The 8 bytes of `bits` from byte `byte`, big-endian (zeros past the slice).
+fn word_at(bits: &[u8], byte: u64) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(src) = usize::try_from(byte).ok().and_then(|b| bits.get(b..)) {
+        let n = src.len().min(8);
+        w[..n].copy_from_slice(&src[..n]);
+    }
+    u64::from_be_bytes(w)
 }
 
 /// Reads the bitmap bytes that carry bits for a block's sectors (`bitmap_used_bytes`), as far as
 /// the file holds them: bits past the end of the file read as clear.
 fn read_bitmap(src: &dyn ReadAt, geom: &BlockGeometry, bitmap_at: u64) -> Result<Vec<u8>, ReadError> {
+    let mut bits = Vec::new();
+    read_bitmap_into(src, geom, bitmap_at, &mut bits)?;
+    Ok(bits)
+}
+
+/// [`read_bitmap`] into `bits`, reusing its allocation.
+fn read_bitmap_into(src: &dyn ReadAt, geom: &BlockGeometry, bitmap_at: u64, bits: &mut Vec<u8>) -> Result<(), ReadError> {
     let len = geom.bitmap_used_bytes().min(src.len().saturating_sub(bitmap_at));
     let len = usize::try_from(len).map_err(|_| ReadError::Unreadable("sector bitmap too large".into()))?;
-    let mut bits = vec![0u8; len];
-    read_zero_fill(src, bitmap_at, &mut bits)?;
-    Ok(bits)
+    bits.clear();
+    bits.resize(len, 0);
+    read_zero_fill(src, bitmap_at, bits)
 }
 
 fn push_extent(v: &mut Vec<Extent>, start: u64, end: u64) {

@@ -396,8 +396,8 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
                 Code::FooterGeometrySizeDivergence,
                 "geometry",
                 format!(
-                    "QEMU sizes a disk from creator {} by its geometry ({g} = {chs_bytes} bytes) while other \
-                     readers use the current size ({size} bytes)",
+                    "readers disagree on the disk size: for creator {} QEMU before 10.0 (and Virtual PC) use the \
+                     geometry ({g} = {chs_bytes} bytes), the others the current size ({size} bytes)",
                     format_tag(&f.creator_application)
                 ),
             )

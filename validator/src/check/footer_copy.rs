@@ -45,7 +45,7 @@ pub(super) fn check(ctx: &mut Ctx) {
     let tail = layout.tail.as_ref().filter(|(_, t)| valid(t));
     let Some((tail_off, tail)) = tail else {
         let (off, why) = match &layout.tail {
-            None => (layout.footer_start(), "missing".to_string()),
+            None => (layout.footer_start(), "is missing".to_string()),
             Some((off, t)) if !t.cookie_valid() => (*off, "has no `conectix` cookie".to_string()),
             Some((off, _)) => (*off, "has a bad checksum".to_string()),
         };
@@ -55,7 +55,7 @@ pub(super) fn check(ctx: &mut Ctx) {
             tail_len as u64,
             "footer",
             format!(
-                "the trailing footer is {why} while the footer copy at offset 0 is valid \
+                "the trailing footer {why} while the footer copy at offset 0 is valid \
                  (readers that fall back to the copy open the image; the others refuse it)"
             ),
         ));

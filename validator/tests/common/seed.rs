@@ -9,6 +9,7 @@
 use super::build::{self, BlockSpec, Built, ParentSpec, SparseSpec};
 use super::vhd_time;
 use vhd_validator::format::{DiskType, PlatformCode};
+use vhd_validator::Severity::{self, Error, Info, Warning};
 
 /// 2024-01-01T00:00:00Z as a VHD time stamp: the creation time of the encoder-made images.
 pub fn base_time() -> u32 {
@@ -140,19 +141,44 @@ pub struct Verdict {
     pub file: &'static str,
     /// Whether `check` passes (no error finding anywhere in the chain).
     pub passes: bool,
-    /// Error codes that must be reported (for failing files).
-    pub must_report: &'static [&'static str],
+    /// Every distinct (code, strict severity) the check of this file (and its chain) reports,
+    /// judged with the wall clock as "now"; the README gives the reason for each.
+    pub findings: &'static [(&'static str, Severity)],
 }
+
+/// Encoder-made images carry creator `vhdc` and sizes that are not CHS products.
+const DIVERGENCE: (&str, Severity) = ("FOOTER-GEOMETRY-SIZE-DIVERGENCE", Warning);
 
 /// Verdicts of every seed file (the README's table says the same).
 pub const VERDICTS: &[Verdict] = &[
-    Verdict { file: "qemu-fixed-1m.vhd", passes: true, must_report: &[] },
-    Verdict { file: "qemu-fixed-force-size-1m.vhd", passes: true, must_report: &[] },
-    Verdict { file: "qemu-dynamic-empty-16m.vhd", passes: true, must_report: &[] },
-    Verdict { file: "enc-diff-parent.vhd", passes: true, must_report: &[] },
-    Verdict { file: "enc-diff-child.vhd", passes: true, must_report: &[] },
-    Verdict { file: "bad-footer-checksum.vhd", passes: false, must_report: &["FOOTER-CHECKSUM"] },
-    Verdict { file: "bad-footer-copy-mismatch.vhd", passes: false, must_report: &["FOOTER-COPY-MISMATCH"] },
-    Verdict { file: "bad-bat-overlap.vhd", passes: false, must_report: &["BAT-BLOCK-OVERLAP"] },
-    Verdict { file: "bad-truncated.vhd", passes: false, must_report: &["FILE-TRUNCATED"] },
+    Verdict { file: "qemu-fixed-1m.vhd", passes: true, findings: &[("FOOTER-SIZE-MIB-ALIGN", Info)] },
+    Verdict { file: "qemu-fixed-force-size-1m.vhd", passes: true, findings: &[("FOOTER-GEOMETRY", Warning)] },
+    Verdict { file: "qemu-dynamic-empty-16m.vhd", passes: true, findings: &[("FOOTER-SIZE-MIB-ALIGN", Info)] },
+    Verdict { file: "enc-diff-parent.vhd", passes: true, findings: &[DIVERGENCE] },
+    Verdict { file: "enc-diff-child.vhd", passes: true, findings: &[DIVERGENCE] },
+    Verdict {
+        file: "bad-footer-checksum.vhd",
+        passes: false,
+        findings: &[("FOOTER-CHECKSUM", Error), DIVERGENCE, ("FOOTER-SIZE-MIB-ALIGN", Info)],
+    },
+    Verdict {
+        file: "bad-footer-copy-mismatch.vhd",
+        passes: false,
+        findings: &[("FOOTER-COPY-MISMATCH", Error), DIVERGENCE],
+    },
+    Verdict {
+        file: "bad-bat-overlap.vhd",
+        passes: false,
+        findings: &[("BAT-BLOCK-OVERLAP", Error), ("BAT-ORDER", Info), DIVERGENCE],
+    },
+    Verdict {
+        file: "bad-truncated.vhd",
+        passes: false,
+        findings: &[
+            ("FILE-TRUNCATED", Error),
+            ("FOOTER-TAIL-INVALID-HEAD-VALID", Error),
+            ("FOOTER-COOKIE", Error),
+            DIVERGENCE,
+        ],
+    },
 ];

@@ -73,6 +73,8 @@ pub enum Format {
     Text,
     /// One JSON document (docs/REPORT.md).
     Json,
+    /// SARIF 2.1.0, for code-scanning views in CI (docs/CONFORMANCE.md).
+    Sarif,
 }
 
 /// Whether `path` names a VHD image by its extension (`.vhd`, `.avhd`, any case).
@@ -180,6 +182,7 @@ pub fn run(args: Args) -> Outcome {
     match args.format {
         Format::Text => report::write_text(&mut out, &run)?,
         Format::Json => report::write_json(&mut out, &run)?,
+        Format::Sarif => crate::sarif::write_sarif(&mut out, &run)?,
     }
     out.flush().map_err(Fatal::from)?;
     Ok(report::exit_status(&run))

@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 mod report;
+mod sarif;
 mod time;
 
 /// Declares the subcommand modules, the [`Command`] enum and its dispatch from one list of
@@ -48,6 +49,9 @@ subcommands! {
     Explain => explain,
     Cat => cat,
     Digest => digest,
+    Conform => conform,
+    ConformWriter => conform_writer,
+    Corpus => corpus,
 }
 
 /// VHD conformance validator and reference chain reader.

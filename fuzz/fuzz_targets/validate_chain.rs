@@ -1,0 +1,9 @@
+//! Arbitrary bytes split into a child and a parent image: check both and read the chain.
+//! The body, its input format and its oracles: `vhd_validator::fuzzing::validate_chain`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    vhd_validator::fuzzing::validate_chain(data);
+});

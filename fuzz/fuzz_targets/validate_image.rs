@@ -1,0 +1,9 @@
+//! Arbitrary bytes as one image file: check it and read its virtual disk.
+//! The body and its oracles: `vhd_validator::fuzzing::validate_image`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    vhd_validator::fuzzing::validate_image(data);
+});

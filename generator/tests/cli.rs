@@ -1,0 +1,80 @@
+//! The `vhd-generate` command line: generation, refusal to overwrite, the examples verify,
+//! and `corpus --check` detects any byte that differs.
+
+use std::path::Path;
+use std::process::Command;
+use vhd_validator::check::CheckOptions;
+use vhd_validator::manifest::verify_corpus;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vhd-generate"))
+}
+
+fn examples() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/examples")
+}
+
+#[test]
+fn examples_generate_and_verify() {
+    let out = tempfile::tempdir().unwrap();
+    let st = bin().arg(examples()).arg("-o").arg(out.path()).status().unwrap();
+    assert!(st.success());
+    let summary = verify_corpus(out.path(), &CheckOptions::default());
+    assert!(summary.passed(), "{summary}");
+    assert!(summary.cases.len() >= 4);
+    // A second run refuses to overwrite; --force allows it.
+    let o = bin().arg(examples()).arg("-o").arg(out.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert!(bin().arg(examples()).arg("-o").arg(out.path()).arg("--force").status().unwrap().success());
+}
+
+#[test]
+fn bad_scenario_reports_file_line_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(&f, "description: x\nimage:\n  type: fixed\n  size: 1 MiB\n  colour: blue\n").unwrap();
+    let o = bin().arg(&f).arg("-o").arg(dir.path().join("out")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.yaml:5:"), "{err}");
+    assert!(err.contains("colour"), "{err}");
+}
+
+#[test]
+fn corpus_check_detects_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    let out = dir.path().join("corpus/generated");
+    std::fs::create_dir_all(specs.join("fixed")).unwrap();
+    std::fs::write(
+        specs.join("fixed/small.yaml"),
+        "description: small\nimage:\n  type: fixed\n  size: 64 KiB\n  writes: [{sector: 0, count: 4, pattern: {fill: 3}}]\nexpect_findings: [FOOTER-SIZE-MIB-ALIGN]\n",
+    )
+    .unwrap();
+    let run = |check: bool| {
+        let mut c = bin();
+        c.arg("corpus").arg("--specs").arg(&specs).arg("--out").arg(&out);
+        if check {
+            c.arg("--check");
+        }
+        c.output().unwrap()
+    };
+    assert!(run(false).status.success());
+    assert!(out.join("fixed/small/disk.vhd").exists() && out.join("manifest.json").exists());
+    assert_eq!(run(true).status.code(), Some(0));
+    // Rebuilding is idempotent.
+    assert!(run(false).status.success());
+    assert_eq!(run(true).status.code(), Some(0));
+    // One flipped byte is found.
+    let img = out.join("fixed/small/disk.vhd");
+    let mut b = std::fs::read(&img).unwrap();
+    b[100] ^= 1;
+    std::fs::write(&img, b).unwrap();
+    let o = run(true);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("differs: fixed/small/disk.vhd"));
+    // So is a stray file.
+    std::fs::write(out.join("extra.txt"), "x").unwrap();
+    assert!(String::from_utf8_lossy(&run(true).stdout).contains("extra.txt"));
+}

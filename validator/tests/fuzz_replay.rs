@@ -1,0 +1,254 @@
+//! Replays the fuzz targets' inputs on stable through the library bodies in
+//! `vhd_validator::fuzzing`, so a crash the fuzzer found stays fixed without `cargo fuzz`:
+//!
+//! - every committed regression under `fuzz/corpus/<target>/regressions/`;
+//! - the seed inputs each target gets from `corpus/seed/` (`fuzzing::seed_inputs`);
+//! - a few hundred deterministic pseudo-random inputs per target (a small fuzz run on stable).
+//!
+//! Every `[[bin]]` of `fuzz/Cargo.toml` must have a replay here ([`replay`]); a target without
+//! one fails `every_fuzz_target_has_a_replay`.
+//!
+//! A regression file whose name starts with `known-bug-` records a bug that is not fixed yet:
+//! its replay must still panic (when the bug is fixed, the test says so, and the file is renamed
+//! without the prefix so that it guards the fix). Every other input must replay without a panic.
+//!
+//! `VHD_WRITE_FUZZ_SEEDS=1 cargo test -p vhd-validator --test fuzz_replay seeds` also writes the
+//! seed inputs to `fuzz/corpus/<target>/seed-*` (git ignores them), which is how the fuzzers'
+//! starting corpora are made (see fuzz/README.md).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use vhd_validator::fuzzing::{self, CorpusChain};
+
+/// Targets that [`replay`] knows.
+const REPLAYED: &[&str] = &["validate_image", "validate_chain", "mutate_corpus"];
+
+/// File-name prefix of a committed regression that still reproduces an unfixed bug.
+const KNOWN_BUG: &str = "known-bug-";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn seed_dir() -> PathBuf {
+    workspace().join("corpus/seed")
+}
+
+fn corpus() -> &'static [CorpusChain] {
+    static CORPUS: OnceLock<Vec<CorpusChain>> = OnceLock::new();
+    CORPUS.get_or_init(|| fuzzing::mutation_corpus(&seed_dir()).expect("load corpus/seed"))
+}
+
+/// Runs fuzz target `target`'s body on `data`.
+fn replay(target: &str, data: &[u8]) {
+    match target {
+        "validate_image" => fuzzing::validate_image(data),
+        "validate_chain" => fuzzing::validate_chain(data),
+        "mutate_corpus" => fuzzing::mutate_corpus(corpus(), data),
+        other => panic!("no replay for fuzz target {other}"),
+    }
+}
+
+/// The `[[bin]]` names of fuzz/Cargo.toml.
+fn fuzz_targets() -> Vec<String> {
+    let toml = std::fs::read_to_string(workspace().join("fuzz/Cargo.toml")).expect("read fuzz/Cargo.toml");
+    let mut out = Vec::new();
+    let mut in_bin = false;
+    for line in toml.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let Some(v) = line.strip_prefix("name").map(str::trim).and_then(|v| v.strip_prefix('=')) {
+            if in_bin {
+                out.push(v.trim().trim_matches('"').to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Runs `target` on `data`; `Err(message)` when it panicked.
+fn run_caught(target: &str, data: &[u8]) -> Result<(), String> {
+    catch_unwind(AssertUnwindSafe(|| replay(target, data))).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "non-string panic".into())
+    })
+}
+
+#[test]
+fn every_fuzz_target_has_a_replay() {
+    let targets = fuzz_targets();
+    assert!(targets.len() >= 3, "fuzz/Cargo.toml lists too few targets: {targets:?}");
+    for t in &targets {
+        assert!(REPLAYED.contains(&t.as_str()), "fuzz target {t} (fuzz/Cargo.toml) has no replay in fuzz_replay.rs");
+    }
+    for t in REPLAYED {
+        assert!(targets.iter().any(|x| x == t), "replay for {t}, which fuzz/Cargo.toml does not list");
+    }
+}
+
+#[test]
+fn committed_regressions_replay() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for target in fuzz_targets() {
+        let dir = workspace().join("fuzz/corpus").join(&target).join("regressions");
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        files.sort();
+        for path in files {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') || name.ends_with(".md") {
+                continue;
+            }
+            count += 1;
+            let data = std::fs::read(&path).unwrap();
+            let result = run_caught(&target, &data);
+            match (name.starts_with(KNOWN_BUG), result) {
+                (false, Err(msg)) => failures.push(format!("{target}/{name}: panicked: {msg}")),
+                (true, Ok(())) => failures.push(format!(
+                    "{target}/{name}: no longer panics: the bug is fixed; rename the file without the \
+                     `{KNOWN_BUG}` prefix so that it guards the fix"
+                )),
+                (true, Err(msg)) => eprintln!("note: {target}/{name} still reproduces a known bug: {msg}"),
+                (false, Ok(())) => {}
+            }
+        }
+    }
+    eprintln!("replayed {count} committed regressions");
+    assert!(failures.is_empty(), "{} regression(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn seeds_replay() {
+    let write = std::env::var("VHD_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1");
+    let mut failures = Vec::new();
+    for target in REPLAYED {
+        let seeds = fuzzing::seed_inputs(target, &seed_dir()).expect("seed inputs");
+        assert!(!seeds.is_empty(), "{target}: no seed input made from corpus/seed");
+        if write {
+            let dir = workspace().join("fuzz/corpus").join(target);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, bytes) in &seeds {
+                std::fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
+            }
+            eprintln!("wrote {} seeds to {}", seeds.len(), dir.display());
+        }
+        for (name, bytes) in &seeds {
+            if let Err(msg) = run_caught(target, bytes) {
+                failures.push(format!("{target}/{name}: {msg}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} seed(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The built-in chains the fuzzers start from are valid images (no error finding; only their
+/// small size, 4 KiB blocks and locator data space in bytes are reported) that the reader opens
+/// with the expected depth.
+#[test]
+fn builtin_chains_are_valid() {
+    use vhd_validator::check::check_image;
+    use vhd_validator::fuzzing::{fuzz_options, SliceSource};
+    use vhd_validator::{Profile, Severity};
+    let chains = fuzzing::builtin_chains();
+    assert_eq!(chains.len(), 4);
+    for c in &chains {
+        for (i, l) in c.levels.iter().enumerate() {
+            assert!(l.len() <= 20 << 10, "{}: level {i} is {} bytes", c.name, l.len());
+            let r = check_image(&SliceSource(l), &c.name, &fuzz_options(Profile::Strict));
+            let errors: Vec<_> = r.findings.iter().filter(|f| f.severity == Severity::Error).collect();
+            assert!(errors.is_empty(), "{} level {i}: {errors:#?}", c.name);
+            for f in &r.findings {
+                assert!(
+                    ["HEADER-BLOCK-SIZE-UNUSUAL", "FOOTER-SIZE-MIB-ALIGN", "LOCATOR-SPACE-UNITS"].contains(&f.code.as_str()),
+                    "{} level {i}: {f}",
+                    c.name
+                );
+            }
+        }
+        let sources: Vec<Box<dyn vhd_validator::io::ReadAt>> =
+            c.levels.iter().map(|l| Box::new(l.clone()) as Box<dyn vhd_validator::io::ReadAt>).collect();
+        let reader = vhd_validator::chain::ChainReader::from_sources(sources).expect("reader opens the chain");
+        assert_eq!(reader.depth(), c.levels.len(), "{}", c.name);
+    }
+}
+
+/// SplitMix64: deterministic pseudo-random bytes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A small deterministic fuzz run of `mutate_corpus` on stable: random patch lists over every
+/// seed chain. The inputs are reproducible from the seed printed on failure.
+#[test]
+fn mutate_corpus_random_patches() {
+    let chains = corpus().len();
+    let mut failures = Vec::new();
+    for i in 0..(chains * 40) {
+        let mut rng = Rng(0xF0CC_0000 + i as u64);
+        let mut data = ((i % chains) as u16).to_be_bytes().to_vec();
+        let n = (rng.next() % 96) as usize;
+        data.extend(rng.bytes(2 + n));
+        if let Err(msg) = run_caught("mutate_corpus", &data) {
+            failures.push(format!("input {i} ({}): {msg}", hex(&data)));
+        }
+    }
+    assert!(failures.is_empty(), "{} input(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Random bytes of many lengths as one image, and as child and parent; then each seed image
+/// with a random run of bytes overwritten (reproducible from the index printed on failure).
+#[test]
+fn validate_random_bytes() {
+    let mut failures = Vec::new();
+    for i in 0..200u64 {
+        let mut rng = Rng(0xB17E_0000 + i);
+        let len = match i % 4 {
+            0 => (rng.next() % 600) as usize,
+            1 => 512 * (1 + (rng.next() % 8) as usize),
+            2 => (rng.next() % 5000) as usize,
+            _ => 511 + 512 * (rng.next() % 4) as usize,
+        };
+        let data = rng.bytes(len);
+        for target in ["validate_image", "validate_chain"] {
+            if let Err(msg) = run_caught(target, &data) {
+                failures.push(format!("{target} random input {i}: {msg}"));
+            }
+        }
+    }
+    for (i, chain) in corpus().iter().enumerate() {
+        let base = &chain.levels[0];
+        for k in 0..8u64 {
+            let mut rng = Rng(0xC0DE_0000 + 8 * i as u64 + k);
+            let mut img = base.clone();
+            let at = (rng.next() % img.len() as u64) as usize;
+            let n = (1 + rng.next() % 32) as usize;
+            for b in img.iter_mut().skip(at).take(n) {
+                *b = rng.next() as u8;
+            }
+            if let Err(msg) = run_caught("validate_image", &img) {
+                failures.push(format!("validate_image {} overwritten at {at} ({n} bytes, case {k}): {msg}", chain.name));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} input(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
