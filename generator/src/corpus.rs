@@ -84,6 +84,20 @@ pub fn generate_inputs(inputs: &[Input], out: &Path, opts: &GenOptions) -> Resul
     let mut seen = std::collections::BTreeMap::new();
     for input in inputs {
         let file = input.path.display().to_string();
+        if file.ends_with(crate::foreign::SUFFIX) {
+            let default_id = input.default_id.strip_suffix(".foreign").unwrap_or(&input.default_id);
+            let case =
+                crate::foreign::generate_foreign(&input.path, default_id, out, opts).map_err(|e| e.in_file(&file))?;
+            if let Some(prev) = seen.insert(case.id.clone(), file.clone()) {
+                return Err(GenError::Invalid {
+                    path: "id".into(),
+                    message: format!("case id {} is also used by {prev}", case.id),
+                }
+                .in_file(&file));
+            }
+            manifest.cases.push(case);
+            continue;
+        }
         let s = yaml::load_scenario(&input.path)?;
         let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
         if !valid_id(&id) {

@@ -6,7 +6,8 @@
 //!   them as sparse files with the validator's encoders.
 //! - [`mutate`]: corruptions applied after the valid layout, each declaring its rule codes.
 //! - [`model`]: the content model and the virtual disk's SHA-256, computed without a reader.
-//! - [`case`]: one scenario to one manifest case; [`corpus`]: directories, the golden corpus.
+//! - [`case`]: one scenario to one manifest case; [`corpus`]: directories, the golden corpus;
+//!   [`foreign`]: cases whose images another implementation wrote.
 //! - [`recipes`]: one corruption per byte-triggerable rule; [`random`]: random scenarios.
 //! - [`schema`]: the JSON Schemas of the scenario and manifest formats.
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@
 pub mod case;
 pub mod corpus;
 pub mod error;
+pub mod foreign;
 pub mod model;
 pub mod mutate;
 pub mod pattern;

@@ -47,7 +47,16 @@ fn bare_message(s: &str) -> String {
 /// [`YamlError`] for malformed YAML, a wrong type, a missing required field or an unknown
 /// field, located by line and column.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, YamlError> {
-    serde_saphyr::from_str::<Scenario>(text).map_err(|e| {
+    parse(text, file)
+}
+
+/// Parses any `deny_unknown_fields` type of this crate from YAML text (scenarios, foreign
+/// case descriptions); `file` names it in errors.
+///
+/// # Errors
+/// As [`parse_scenario`].
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, YamlError> {
+    serde_saphyr::from_str::<T>(text).map_err(|e| {
         let loc = e.location();
         let message = bare_message(&e.without_snippet().to_string());
         YamlError {
@@ -65,6 +74,14 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, YamlError> {
 /// # Errors
 /// [`YamlError`] (with line 0) when the file cannot be read, or as [`parse_scenario`].
 pub fn load_scenario(path: &Path) -> Result<Scenario, YamlError> {
+    load(path)
+}
+
+/// Reads and parses a YAML file into `T` (see [`parse`]).
+///
+/// # Errors
+/// [`YamlError`] (with line 0) when the file cannot be read, or as [`parse`].
+pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, YamlError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| YamlError {
         file: file.clone(),
@@ -73,7 +90,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, YamlError> {
         message: format!("cannot read: {e}"),
         snippet: String::new(),
     })?;
-    parse_scenario(&text, &file)
+    parse(&text, &file)
 }
 
 /// Writes a scenario as YAML that [`parse_scenario`] reads back to an equal value.

@@ -90,7 +90,9 @@ fn run(args: &[String]) -> Result<(), String> {
             r.write_raw(&mut out).map_err(|e| e.to_string())?;
         }
         _ => {
-            eprintln!("vhdbench: helper of scripts/bench.sh; see the comment at the top of validator/benches/vhdbench.rs");
+            eprintln!(
+                "vhdbench: helper of scripts/bench.sh; see the comment at the top of validator/benches/vhdbench.rs"
+            );
         }
     }
     Ok(())

@@ -36,9 +36,9 @@ use crate::chain::reader::ReadError;
 use crate::chain::resolve::{candidates, locator_paths, walk_chain};
 use crate::chain::ChainReader;
 use crate::check::{check_image, CheckOptions, ImageReport, Layout};
+use crate::format::bat::padded_bat_bytes;
 use crate::format::footer::FOOTER_SIZE;
 use crate::format::header::HEADER_SIZE;
-use crate::format::bat::padded_bat_bytes;
 use crate::format::locator::{encode_macx, encode_utf16le};
 use crate::format::{
     Bat, DiskType, DynamicDiskHeader, HardDiskFooter, ParentLocatorEntry, PlatformCode, SECTOR_SIZE, UNALLOCATED,
@@ -663,32 +663,37 @@ fn same_meaning(a: &ChainReader, b: &ChainReader, read_size: usize) {
 }
 
 /// The sector just after each extent and the sector just before the next one (when they lie
-/// in the disk) read as zero, for the first [`GAP_SAMPLES`] gaps (and the gap before the first
-/// extent).
+/// in the disk) read as zero, for the gaps before each of the first [`GAP_SAMPLES`] extents
+/// (and the gap after the last extent, when there are no more than that).
 fn gaps_read_zero(r: &ChainReader, extents: &[crate::chain::Extent]) {
     let size = r.size();
-    let mut probes: Vec<u64> = Vec::new();
+    // Gaps as [start, end): before each sampled extent, and after the last one.
+    let mut gaps: Vec<(u64, u64)> = Vec::new();
     let mut gap_start = 0u64;
-    for e in extents.iter().take(GAP_SAMPLES).chain(std::iter::once(&crate::chain::Extent { offset: size, length: 0 }))
-    {
-        if e.offset > gap_start {
-            probes.push(gap_start);
-            probes.push(e.offset.saturating_sub(SECTOR_SIZE).max(gap_start));
-        }
+    for e in extents.iter().take(GAP_SAMPLES) {
+        gaps.push((gap_start, e.offset));
         gap_start = e.end();
     }
+    if extents.len() <= GAP_SAMPLES {
+        gaps.push((gap_start, size));
+    }
     let mut buf = [0u8; 512];
-    for p in probes {
-        let end = extents.iter().find(|e| e.offset >= p).map_or(size, |e| e.offset).min(size);
-        let n = usize::try_from(end.saturating_sub(p)).map_or(buf.len(), |n| n.min(buf.len()));
-        if n == 0 {
+    for (start, end) in gaps {
+        let end = end.min(size);
+        if start >= end {
             continue;
         }
-        let b = &mut buf[..n];
-        if let Err(e) = r.read_at(p, b) {
-            panic!("read_at({p}) failed: {e}");
+        for p in [start, end.saturating_sub(SECTOR_SIZE).max(start)] {
+            let n = usize::try_from(end - p).map_or(buf.len(), |n| n.min(buf.len()));
+            let b = &mut buf[..n];
+            if let Err(e) = r.read_at(p, b) {
+                panic!("read_at({p}) failed: {e}");
+            }
+            assert!(
+                b.iter().all(|&x| x == 0),
+                "virtual byte(s) at {p}, in the gap {start}..{end} between extents, are not zero"
+            );
         }
-        assert!(b.iter().all(|&x| x == 0), "virtual byte(s) at {p} outside every extent are not zero: {extents:?}");
     }
 }
 

@@ -338,7 +338,8 @@ impl fmt::Display for CorpusSummary {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -363,7 +364,7 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
 }
 
 /// Joins a manifest-relative `/`-separated path to `dir`, refusing absolute paths and `..`.
-fn case_path(dir: &Path, rel: &str) -> Option<PathBuf> {
+pub fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
     let mut p = dir.to_path_buf();
     for part in rel.split('/') {
         if part.is_empty() || part == "." || part == ".." || part.contains('\\') {
@@ -378,7 +379,7 @@ fn case_path(dir: &Path, rel: &str) -> Option<PathBuf> {
 pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOptions) -> CaseResult {
     let mut r = CaseResult { id: case.id.clone(), ..CaseResult::default() };
     for file in &case.files {
-        let Some(p) = case_path(dir, &file.path) else {
+        let Some(p) = safe_join(dir, &file.path) else {
             r.problems.push(format!("file path {:?} is not a plain relative path", file.path));
             continue;
         };
@@ -400,26 +401,40 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
             None => r.problems.push(format!("expected code {c} is not in the rule catalogue")),
         }
     }
-    let Some(image) = case_path(dir, &case.image) else {
+    let Some(image) = safe_join(dir, &case.image) else {
         r.problems.push(format!("image path {:?} is not a plain relative path", case.image));
         return r;
     };
     let mut opts = base.clone();
-    opts.profile = Profile::Strict;
     opts.now_unix = Some(manifest.check_time_unix);
     if let Some(d) = case.check.as_ref().and_then(|c| c.max_depth) {
         opts.max_depth = d;
     }
-    let report = match check_path(&image, &opts) {
-        Ok(rep) => rep,
-        Err(e) => {
-            r.problems.push(format!("cannot check: {e}"));
-            return r;
+    // Each profile gets its own run: the findings are the same, but chain rules such as
+    // CHAIN-ERROR-IN-PARENT depend on the severities of an ancestor's findings under the profile.
+    let mut actual: Vec<Code> = Vec::new();
+    for profile in Profile::ALL {
+        opts.profile = profile;
+        let report = match check_path(&image, &opts) {
+            Ok(rep) => rep,
+            Err(e) => {
+                r.problems.push(format!("cannot check: {e}"));
+                return r;
+            }
+        };
+        if profile == Profile::Strict {
+            actual = report.findings().map(|f| f.code).collect();
+            actual.sort();
+            actual.dedup();
         }
-    };
-    let mut actual: Vec<Code> = report.findings().map(|f| f.code).collect();
-    actual.sort();
-    actual.dedup();
+        let got = Verdict::from_worst(report.worst());
+        match case.verdict_for(profile) {
+            Some(want) if want == got => {}
+            Some(want) => r.verdict_mismatches.push((profile, want, got)),
+            None => r.problems.push(format!("manifest has no verdict for profile {profile}")),
+        }
+    }
+    opts.profile = Profile::Strict;
     for c in &expected {
         if !actual.contains(c) {
             r.missing_codes.push(c.as_str().to_string());
@@ -428,14 +443,6 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
     for c in &actual {
         if !expected.contains(c) {
             r.extra_codes.push(c.as_str().to_string());
-        }
-    }
-    for profile in Profile::ALL {
-        let got = Verdict::of(&actual, profile);
-        match case.verdict_for(profile) {
-            Some(want) if want == got => {}
-            Some(want) => r.verdict_mismatches.push((profile, want, got)),
-            None => r.problems.push(format!("manifest has no verdict for profile {profile}")),
         }
     }
     if let Some(want) = &case.virtual_disk_sha256 {
@@ -450,8 +457,8 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
 
 /// Verifies every case of the corpus in `dir` (which holds `manifest.json`).
 ///
-/// `opts` supplies the options other than the profile (each profile is judged from the same
-/// findings), the validation time (the manifest's `check_time_unix` is used) and the depth
+/// `opts` supplies the options other than the profile (each profile gets its own check run,
+/// because chain rules depend on an ancestor's severities under the profile), the validation time (the manifest's `check_time_unix` is used) and the depth
 /// limit (a case's `check.max_depth` overrides it). The summary's [`fmt::Display`] prints the
 /// failing cases and a closing `N passed, N failed` line.
 pub fn verify_corpus(dir: &Path, opts: &CheckOptions) -> CorpusSummary {
@@ -519,8 +526,8 @@ mod tests {
     #[test]
     fn case_paths_stay_inside() {
         let d = Path::new("/c");
-        assert_eq!(case_path(d, "x/y.vhd"), Some(PathBuf::from("/c/x/y.vhd")));
-        assert_eq!(case_path(d, "../y.vhd"), None);
-        assert_eq!(case_path(d, "/etc/passwd"), None);
+        assert_eq!(safe_join(d, "x/y.vhd"), Some(PathBuf::from("/c/x/y.vhd")));
+        assert_eq!(safe_join(d, "../y.vhd"), None);
+        assert_eq!(safe_join(d, "/etc/passwd"), None);
     }
 }

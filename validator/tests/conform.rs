@@ -279,7 +279,7 @@ fn every_failing_outcome_is_detected() {
         doc["implementations"][0]["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/fixed").unwrap();
     assert_eq!(r["first_difference"], 0, "the reference reader locates the first differing byte");
 
-    // Wrong size: the first 512 bytes only, on standard output (no {out}).
+    // Wrong size: the first 1000 bytes only, on standard output (no {out}).
     let (code, doc) = conform_json(p, &["--cmd", "head -c 1000 {dir}/virtual.raw"]);
     assert_eq!(code, 1);
     let o = outcomes(&doc);

@@ -5,8 +5,9 @@
 //! - the seed inputs each target gets from `corpus/seed/` (`fuzzing::seed_inputs`);
 //! - a few hundred deterministic pseudo-random inputs per target (a small fuzz run on stable).
 //!
-//! Every `[[bin]]` of `fuzz/Cargo.toml` must have a replay here ([`replay`]); a target without
-//! one fails `every_fuzz_target_has_a_replay`.
+//! Every `[[bin]]` of `fuzz/Cargo.toml` must have a replay here ([`replay`]) or be listed in
+//! [`REPLAYED_ELSEWHERE`] with the test that replays it (`scenario_roundtrip`: `cargo test` in
+//! `fuzz/`); a target without one fails `every_fuzz_target_has_a_replay`.
 //!
 //! A regression file whose name starts with `known-bug-` records a bug that is not fixed yet:
 //! its replay must still panic (when the bug is fixed, the test says so, and the file is renamed
@@ -23,6 +24,11 @@ use vhd_validator::fuzzing::{self, CorpusChain};
 
 /// Targets that [`replay`] knows.
 const REPLAYED: &[&str] = &["validate_image", "validate_chain", "mutate_corpus"];
+
+/// Targets whose bodies cannot live in this crate, with the test file (relative to the
+/// workspace) that replays them: `scenario_roundtrip` needs the generator, which depends on the
+/// validator, so its body is in the fuzz crate and `cargo test` in `fuzz/` replays it.
+const REPLAYED_ELSEWHERE: &[(&str, &str)] = &[("scenario_roundtrip", "fuzz/tests/replay.rs")];
 
 /// File-name prefix of a committed regression that still reproduces an unfixed bug.
 const KNOWN_BUG: &str = "known-bug-";
@@ -67,14 +73,102 @@ fn fuzz_targets() -> Vec<String> {
     out
 }
 
-/// Runs `target` on `data`; `Err(message)` when it panicked.
-fn run_caught(target: &str, data: &[u8]) -> Result<(), String> {
+thread_local! {
+    /// Where the last panic on this thread happened (`file:line`), recorded by [`record_sites`].
+    static PANIC_SITE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs (once) a panic hook that records each panic's `file:line` for [`run_sited`], then
+/// runs the previous hook.
+fn record_sites() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let site = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            PANIC_SITE.with(|s| *s.borrow_mut() = site);
+            previous(info);
+        }));
+    });
+}
+
+/// Runs `target` on `data`; `Err((message, file:line))` when it panicked.
+fn run_sited(target: &str, data: &[u8]) -> Result<(), (String, String)> {
+    record_sites();
+    PANIC_SITE.with(|s| *s.borrow_mut() = None);
     catch_unwind(AssertUnwindSafe(|| replay(target, data))).map_err(|p| {
-        p.downcast_ref::<String>()
+        let msg = p
+            .downcast_ref::<String>()
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "non-string panic".into())
+            .unwrap_or_else(|| "non-string panic".into());
+        let site = PANIC_SITE.with(|s| s.borrow_mut().take()).unwrap_or_else(|| "unknown".into());
+        (msg, site)
     })
+}
+
+/// Runs `target` on `data`; `Err(message)` when it panicked.
+fn run_caught(target: &str, data: &[u8]) -> Result<(), String> {
+    run_sited(target, data).map_err(|(msg, site)| format!("{msg} (at {site})"))
+}
+
+/// The committed `known-bug-*` regressions of `target` with the `file:line` where each panics.
+fn known_bug_sites(target: &str) -> Vec<(String, String)> {
+    let dir = workspace().join("fuzz/corpus").join(target).join("regressions");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(KNOWN_BUG) {
+            if let Err((_, site)) = run_sited(target, &std::fs::read(&path).unwrap()) {
+                out.push((name, site));
+            }
+        }
+    }
+    out
+}
+
+/// Classifies the crash inputs a fuzz run left in `$VHD_FUZZ_ARTIFACTS/<target>/` (CI runs the
+/// fuzzers with `-fork=1 -ignore_crashes=1`, then this): a crash that panics at the same
+/// `file:line` as a committed `known-bug-*` regression of its target is a known bug and is only
+/// noted; any other crash, a crash that does not reproduce here, and any timeout or
+/// out-of-memory input fail.
+#[test]
+#[ignore = "run by .ci/run after the fuzzers, with VHD_FUZZ_ARTIFACTS set"]
+fn classify_fuzz_artifacts() {
+    let dir = PathBuf::from(std::env::var("VHD_FUZZ_ARTIFACTS").expect("VHD_FUZZ_ARTIFACTS names the artifacts dir"));
+    let mut failures = Vec::new();
+    let mut known = 0;
+    for target in fuzz_targets() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&target)) else { continue };
+        let sites = if REPLAYED.contains(&target.as_str()) { known_bug_sites(&target) } else { Vec::new() };
+        let mut files: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        files.sort();
+        for path in files {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with("crash-") {
+                failures.push(format!("{target}/{name}: not a crash (timeout, out of memory or slow input)"));
+                continue;
+            }
+            if !REPLAYED.contains(&target.as_str()) {
+                failures.push(format!("{target}/{name}: a crash (no stable classification for this target)"));
+                continue;
+            }
+            match run_sited(&target, &std::fs::read(&path).unwrap()) {
+                Ok(()) => failures.push(format!("{target}/{name}: crashed under the fuzzer but not here")),
+                Err((msg, site)) => match sites.iter().find(|(_, s)| *s == site) {
+                    Some((bug, _)) => {
+                        known += 1;
+                        eprintln!("note: {target}/{name} is the known bug {bug} ({site})");
+                    }
+                    None => failures.push(format!("{target}/{name}: NEW crash at {site}: {msg}")),
+                },
+            }
+        }
+    }
+    eprintln!("{known} crash input(s) matched known bugs");
+    assert!(failures.is_empty(), "{} fuzz artifact(s) need attention:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -82,6 +176,12 @@ fn every_fuzz_target_has_a_replay() {
     let targets = fuzz_targets();
     assert!(targets.len() >= 3, "fuzz/Cargo.toml lists too few targets: {targets:?}");
     for t in &targets {
+        if let Some((_, file)) = REPLAYED_ELSEWHERE.iter().find(|(name, _)| name == t) {
+            let text = std::fs::read_to_string(workspace().join(file))
+                .unwrap_or_else(|e| panic!("fuzz target {t} is replayed by {file}, which cannot be read: {e}"));
+            assert!(text.contains(t.as_str()), "{file} does not replay fuzz target {t}");
+            continue;
+        }
         assert!(REPLAYED.contains(&t.as_str()), "fuzz target {t} (fuzz/Cargo.toml) has no replay in fuzz_replay.rs");
     }
     for t in REPLAYED {
@@ -93,10 +193,11 @@ fn every_fuzz_target_has_a_replay() {
 fn committed_regressions_replay() {
     let mut failures = Vec::new();
     let mut count = 0;
-    for target in fuzz_targets() {
+    for target in fuzz_targets().into_iter().filter(|t| REPLAYED.contains(&t.as_str())) {
         let dir = workspace().join("fuzz/corpus").join(&target).join("regressions");
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        let mut files: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
         files.sort();
         for path in files {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -163,7 +264,8 @@ fn builtin_chains_are_valid() {
             assert!(errors.is_empty(), "{} level {i}: {errors:#?}", c.name);
             for f in &r.findings {
                 assert!(
-                    ["HEADER-BLOCK-SIZE-UNUSUAL", "FOOTER-SIZE-MIB-ALIGN", "LOCATOR-SPACE-UNITS"].contains(&f.code.as_str()),
+                    ["HEADER-BLOCK-SIZE-UNUSUAL", "FOOTER-SIZE-MIB-ALIGN", "LOCATOR-SPACE-UNITS"]
+                        .contains(&f.code.as_str()),
                     "{} level {i}: {f}",
                     c.name
                 );
@@ -242,7 +344,8 @@ fn validate_random_bytes() {
                 *b = rng.next() as u8;
             }
             if let Err(msg) = run_caught("validate_image", &img) {
-                failures.push(format!("validate_image {} overwritten at {at} ({n} bytes, case {k}): {msg}", chain.name));
+                failures
+                    .push(format!("validate_image {} overwritten at {at} ({n} bytes, case {k}): {msg}", chain.name));
             }
         }
     }

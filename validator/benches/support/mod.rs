@@ -94,6 +94,9 @@ pub struct BlockData<'a> {
     pub data: &'a [u8],
 }
 
+/// Receives the blocks of an image being written, one at a time.
+pub type BlockSink<'a> = dyn FnMut(BlockData) -> io::Result<()> + 'a;
+
 /// Writes a dynamic (`parent` None) or differencing disk of `size` bytes to `path`: footer copy,
 /// dynamic disk header at 512, BAT at 1536, a `W2ru` locator for a child, the blocks that
 /// `blocks` yields in order (call it with a callback that receives one [`BlockData`] at a
@@ -103,7 +106,7 @@ pub fn write_sparse(
     size: u64,
     uid_seed: u64,
     parent: Option<&ParentRef>,
-    blocks: &mut dyn FnMut(&mut dyn FnMut(BlockData) -> io::Result<()>) -> io::Result<()>,
+    blocks: &mut dyn FnMut(&mut BlockSink) -> io::Result<()>,
 ) -> io::Result<HardDiskFooter> {
     let g = BlockGeometry::new(BLOCK_SIZE).ok_or_else(|| io::Error::other("block size"))?;
     let entries = u32::try_from(g.blocks_for(size)).map_err(|_| io::Error::other("too many blocks"))?;
@@ -185,7 +188,13 @@ pub fn write_sparse_dynamic(path: &Path, size: u64, seed: u64, ranges: &[(u64, u
 
 /// A differencing child of `parent` with random data written at the given ranges (as
 /// [`write_sparse_dynamic`]).
-pub fn write_child(path: &Path, size: u64, seed: u64, parent: &ParentRef, ranges: &[(u64, u64)]) -> io::Result<HardDiskFooter> {
+pub fn write_child(
+    path: &Path,
+    size: u64,
+    seed: u64,
+    parent: &ParentRef,
+    ranges: &[(u64, u64)],
+) -> io::Result<HardDiskFooter> {
     write_with_ranges(path, size, seed, Some(parent), ranges)
 }
 

@@ -27,8 +27,12 @@
 //!
 //! The reader holds each level's BAT (bounded by the file, as [`Layout::parse`] reads it), one
 //! cached sector bitmap per level and a copy buffer of the chunk size ([`ChainReader::set_chunk_size`],
-//! default 1 MiB) for [`ChainReader::digest`] and [`ChainReader::write_raw`]. Nothing is sized
-//! by the virtual disk size. Reads proceed per block and per run of equal bitmap bits.
+//! default 64 KiB) for [`ChainReader::digest`] and [`ChainReader::write_raw`]. Nothing is sized
+//! by the virtual disk size: a 2040 GiB disk with 2 MiB blocks costs its 4 MiB BAT and little
+//! more. Reads proceed per block and per run of equal bitmap bits (64 bits at a time), and
+//! `digest`/`write_raw` never read what reads as zero (unallocated blocks, clear bits of a
+//! dynamic disk, space past a parent's current size): `digest` hashes such ranges from a static
+//! zero buffer, `write_raw` leaves them as holes.
 
 use super::resolve::{walk_chain, ResolvedChain};
 use crate::check::{CheckOptions, Layout};
@@ -42,8 +46,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-/// Default chunk size of [`ChainReader::digest`] and [`ChainReader::write_raw`]: 1 MiB.
-pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
+/// Default chunk size of [`ChainReader::digest`] and [`ChainReader::write_raw`]: 64 KiB. The
+/// buffer stays in the CPU's L2 cache while the kernel copies file bytes into it and SHA-256 (or
+/// the write back out) reads them; larger buffers were slower on the reference machine
+/// (docs/PERFORMANCE.md).
+pub const DEFAULT_CHUNK_SIZE: usize = 64 << 10;
 /// Largest chunk size [`ChainReader::set_chunk_size`] accepts (64 MiB); larger values are cut.
 pub const MAX_CHUNK_SIZE: usize = 64 << 20;
 
@@ -307,7 +314,13 @@ impl ChainReader {
     ///
     /// Work is per block and per run of equal bitmap bits; nothing is allocated but the cached
     /// sector bitmap of each level.
-    fn map_level(&self, i: usize, offset: u64, len: u64, f: &mut dyn FnMut(u64, Piece) -> Result<(), ReadError>) -> Result<(), ReadError> {
+    fn map_level(
+        &self,
+        i: usize,
+        offset: u64,
+        len: u64,
+        f: &mut dyn FnMut(u64, Piece) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
         if len == 0 {
             return Ok(());
         }
@@ -724,7 +737,12 @@ fn read_bitmap(src: &dyn ReadAt, geom: &BlockGeometry, bitmap_at: u64) -> Result
 }
 
 /// [`read_bitmap`] into `bits`, reusing its allocation.
-fn read_bitmap_into(src: &dyn ReadAt, geom: &BlockGeometry, bitmap_at: u64, bits: &mut Vec<u8>) -> Result<(), ReadError> {
+fn read_bitmap_into(
+    src: &dyn ReadAt,
+    geom: &BlockGeometry,
+    bitmap_at: u64,
+    bits: &mut Vec<u8>,
+) -> Result<(), ReadError> {
     let len = geom.bitmap_used_bytes().min(src.len().saturating_sub(bitmap_at));
     let len = usize::try_from(len).map_err(|_| ReadError::Unreadable("sector bitmap too large".into()))?;
     bits.clear();
@@ -735,5 +753,119 @@ fn read_bitmap_into(src: &dyn ReadAt, geom: &BlockGeometry, bitmap_at: u64, bits
 fn push_extent(v: &mut Vec<Extent>, start: u64, end: u64) {
     if end > start {
         v.push(Extent { offset: start, length: end - start });
+    }
+}
+
+#[cfg(test)]
+mod perf_tests {
+    //! Tests of the streaming paths: the word-at-a-time bit runs, progress reports, holes.
+    use super::{run_len, ChainReader};
+    use crate::chain::testutil::{model, Img};
+    use crate::format::SectorBitmap;
+    use crate::io::ReadAt;
+    use crate::progress::Progress;
+    use std::cell::RefCell;
+
+    #[test]
+    fn run_len_matches_the_bit_by_bit_definition() {
+        // Bitmaps with long runs, short runs, word boundaries and bits past the slice.
+        let mut seed = 0x1234_5678_u64;
+        let mut bitmaps: Vec<Vec<u8>> = vec![vec![], vec![0xFF; 40], vec![0; 40], vec![0xAA; 17]];
+        for len in [1usize, 8, 9, 64, 70] {
+            let mut b = vec![0u8; len];
+            for x in &mut b {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                // Mostly uniform bytes, so that words of equal bits are common.
+                *x = match (seed >> 60) % 4 {
+                    0 => 0,
+                    1 => 0xFF,
+                    _ => (seed >> 32) as u8,
+                };
+            }
+            bitmaps.push(b);
+        }
+        for bits in &bitmaps {
+            let total = bits.len() as u64 * 8 + 80;
+            for start in 0..total {
+                for limit in [1, 2, 7, 63, 64, 65, 200, total - start] {
+                    let want = SectorBitmap(bits).run_len(start, limit);
+                    assert_eq!(run_len(bits, start, limit), want, "bits {bits:02x?} start {start} limit {limit}");
+                }
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct Log {
+        total: RefCell<Option<u64>>,
+        done: RefCell<u64>,
+    }
+
+    impl Progress for Log {
+        fn start(&self, total: u64) {
+            assert!(self.total.borrow().is_none(), "start called twice");
+            *self.total.borrow_mut() = Some(total);
+        }
+        fn advance(&self, amount: u64) {
+            assert!(self.total.borrow().is_some(), "advance before start");
+            *self.done.borrow_mut() += amount;
+        }
+    }
+
+    fn three_level() -> Vec<Img> {
+        const BS: u32 = 16 * 1024;
+        const SIZE: u64 = 256 * 1024;
+        let base = Img::dynamic(SIZE, BS, 1).block(0, 11, |_| true).block(3, 13, |s| s % 3 != 0);
+        let mid = Img::diff(SIZE, BS, 2, &base, "base.vhd").block(3, 23, |s| s % 2 == 0).block(4, 24, |s| s >= 30);
+        let child = Img::diff(SIZE - 1000, BS, 3, &mid, "mid.vhd").block(0, 31, |s| s == 1).block(7, 37, |_| false);
+        vec![child, mid, base]
+    }
+
+    fn reader(chain: &[Img]) -> ChainReader {
+        ChainReader::from_sources(chain.iter().map(|i| Box::new(i.build()) as Box<dyn ReadAt>).collect()).unwrap()
+    }
+
+    #[test]
+    fn digest_and_write_raw_report_every_byte_once() {
+        let chain = three_level();
+        let r = reader(&chain).with_chunk_size(5000);
+        let log = Log::default();
+        let sum = r.digest_with(&log).unwrap();
+        assert_eq!(sum, r.digest().unwrap());
+        assert_eq!((*log.total.borrow(), *log.done.borrow()), (Some(r.size()), r.size()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.raw");
+        let mut out = std::fs::File::create(&path).unwrap();
+        let log = Log::default();
+        r.write_raw_with(&mut out, &log).unwrap();
+        assert_eq!((*log.total.borrow(), *log.done.borrow()), (Some(r.size()), r.size()));
+        assert_eq!(std::fs::read(&path).unwrap(), model(&chain));
+    }
+
+    #[test]
+    fn write_raw_leaves_holes_for_zero_data_in_allocated_blocks() {
+        use std::os::unix::fs::MetadataExt;
+        // 8 MiB disk, every 2 MiB block allocated with all bits set, data zero except one byte.
+        let mut img = Img::dynamic(8 << 20, 2 << 20, 1);
+        for n in 0..4 {
+            img = img.block(n, 1, |_| true);
+        }
+        for b in &mut img.blocks {
+            b.data.fill(0);
+        }
+        img.blocks[2].data[5000] = 7;
+        let r = reader(std::slice::from_ref(&img));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.raw");
+        let mut out = std::fs::File::create(&path).unwrap();
+        r.write_raw(&mut out).unwrap();
+        drop(out);
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.len(), 8 << 20);
+        // Only the page holding the non-zero byte is written (file systems may round up).
+        assert!(meta.blocks() * 512 <= 1 << 20, "{} bytes allocated", meta.blocks() * 512);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes, model(std::slice::from_ref(&img)));
+        assert_eq!(bytes[(4 << 20) + 5000], 7);
     }
 }

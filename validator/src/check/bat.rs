@@ -15,7 +15,7 @@
 use super::{Ctx, Region};
 use crate::finding::Finding;
 use crate::format::bat::padded_bat_bytes;
-use crate::format::{BlockGeometry, DynamicDiskHeader, SECTOR_SIZE};
+use crate::format::{BlockGeometry, DynamicDiskHeader, SECTOR_SIZE, UNALLOCATED};
 use crate::rules::Code;
 
 /// Most findings one per-entry rule lists before summarising the rest in one finding.
@@ -98,20 +98,46 @@ pub(super) fn check(ctx: &mut Ctx) {
     let Some((_, header)) = &layout.header else {
         return;
     };
+    // One scan of the whole BAT; the rules below visit only the allocated entries.
+    let alloc = allocated_entries(&layout.bat.entries);
     check_padding(ctx, header);
-    check_order(ctx, header.table_offset);
-    check_entries(ctx, header, layout.block);
+    check_order(ctx, header.table_offset, &alloc);
+    check_entries(ctx, header, layout.block, &alloc);
     if let Some(g) = layout.block {
-        check_block_overlap(ctx, header.table_offset, g);
-        check_grid(ctx, header.table_offset, g);
+        check_block_overlap(ctx, header.table_offset, g, &alloc);
+        check_grid(ctx, header.table_offset, g, &alloc);
     }
+}
+
+/// The allocated entries of `entries` as (block number, bitmap sector), in block order.
+///
+/// Scans 16 entries at a time and skips groups that are all [`UNALLOCATED`] with one AND-fold
+/// (which vectorizes), so a 2040 GiB disk with few blocks written (over a million entries)
+/// costs a fraction of a millisecond. Block numbers fit in 32 bits: the BAT holds at most
+/// `max table entries` (a u32) entries. Uses 8 bytes per allocated entry.
+pub(super) fn allocated_entries(entries: &[u32]) -> Vec<(u32, u32)> {
+    const GROUP: usize = 16;
+    let mut out = Vec::new();
+    for (g, group) in entries.chunks(GROUP).enumerate() {
+        if group.iter().fold(UNALLOCATED, |acc, &e| acc & e) == UNALLOCATED {
+            continue;
+        }
+        for (k, &e) in group.iter().enumerate() {
+            if e != UNALLOCATED {
+                if let Ok(n) = u32::try_from(g * GROUP + k) {
+                    out.push((n, e));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// BAT-ENTRY-OVERFLOW, BAT-ENTRY-BOUNDS, BAT-ENTRY-OVERLAP-METADATA, BAT-ENTRIES-BEYOND-SIZE.
 ///
 /// Without a block geometry only BAT-ENTRY-OVERLAP-METADATA is checked, with the block taken
 /// to be its first sector (the sector bitmap has at least one).
-fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeometry>) {
+fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeometry>, alloc: &[(u32, u32)]) {
     let layout = ctx.layout;
     let table_offset = header.table_offset;
     let regions: Vec<Region> = layout.metadata_regions().into_iter().filter(|r| r.what != "footer").collect();
@@ -123,7 +149,7 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
     let mut bounds = Capped::new(Code::BatEntryBounds);
     let mut meta = Capped::new(Code::BatEntryOverlapMetadata);
     let mut beyond = Capped::new(Code::BatEntriesBeyondSize);
-    for (n, e) in layout.bat.allocated() {
+    for (n, e) in alloc.iter().map(|&(n, e)| (u64::from(n), e)) {
         let off = entry_offset(table_offset, n);
         let path = || format!("bat[{n}]");
         let start = u64::from(e) * SECTOR_SIZE;
@@ -205,11 +231,10 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
 /// All blocks have the same span, so after sorting by start sector the blocks a block
 /// overlaps among the earlier ones form a contiguous run just before it: a sweep with two
 /// indices counts every pair in O(n log n) and visits only the [`MAX_LISTED`] pairs it lists.
-fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry) {
+fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc: &[(u32, u32)]) {
     let span = g.span_sectors();
     // (start sector, block number): 8 bytes per allocated entry read from the file.
-    let mut blocks: Vec<(u32, u32)> =
-        ctx.layout.bat.allocated().filter_map(|(n, e)| u32::try_from(n).ok().map(|n| (e, n))).collect();
+    let mut blocks: Vec<(u32, u32)> = alloc.iter().map(|&(n, e)| (e, n)).collect();
     blocks.sort_unstable();
     let mut pairs = Capped::new(Code::BatBlockOverlap);
     let mut lo = 0usize;
@@ -257,12 +282,13 @@ fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry) {
 
 /// BAT-BLOCK-UNALIGNED-GRID: one finding when some allocated block does not start at
 /// `first + k x span` sectors, `first` being the lowest allocated entry.
-fn check_grid(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry) {
+fn check_grid(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc: &[(u32, u32)]) {
     let span = g.span_sectors();
-    let Some(first) = ctx.layout.bat.allocated().map(|(_, e)| u64::from(e)).min() else {
+    let Some(first) = alloc.iter().map(|&(_, e)| u64::from(e)).min() else {
         return;
     };
-    let mut off_grid = ctx.layout.bat.allocated().filter(|&(_, e)| (u64::from(e) - first) % span != 0);
+    let mut off_grid =
+        alloc.iter().map(|&(n, e)| (u64::from(n), e)).filter(|&(_, e)| (u64::from(e) - first) % span != 0);
     let Some((n, e)) = off_grid.next() else {
         return;
     };
@@ -283,11 +309,11 @@ fn check_grid(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry) {
 }
 
 /// BAT-ORDER: one finding when allocated entries do not increase with the block number.
-fn check_order(ctx: &mut Ctx, table_offset: u64) {
+fn check_order(ctx: &mut Ctx, table_offset: u64, alloc: &[(u32, u32)]) {
     let mut prev: Option<(u64, u32)> = None;
     let mut first: Option<(u64, u32, u64, u32)> = None;
     let mut count = 0u64;
-    for (n, e) in ctx.layout.bat.allocated() {
+    for (n, e) in alloc.iter().map(|&(n, e)| (u64::from(n), e)) {
         if let Some((pn, pe)) = prev {
             if e <= pe {
                 count += 1;
@@ -554,7 +580,10 @@ mod tests {
         let l = r.layout.expect("layout");
         assert_eq!(l.bat.entries.len(), (3072 - 512 - 1536) / 4);
         assert!(l.bat.entries.iter().all(|&e| e == UNALLOCATED));
-        assert!(r.findings.iter().any(|f| f.code == Code::HeaderMaxTableEntriesLimit || f.code == Code::HeaderTableOffsetBounds));
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == Code::HeaderMaxTableEntriesLimit || f.code == Code::HeaderTableOffsetBounds));
         assert!(!r.findings.iter().any(|f| f.code == Code::BatEntriesBeyondSize));
     }
 
@@ -564,5 +593,51 @@ mod tests {
         set_entry(&mut img, 1, 0);
         assert!(bat_codes(&img).contains(&Code::BatEntryOverlapMetadata));
         assert_eq!(super::super::Layout::parse(&img).disk_type(), Some(DiskType::Differencing));
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::allocated_entries;
+    use crate::format::{Bat, UNALLOCATED};
+
+    #[test]
+    fn a_bat_larger_than_one_read_piece_parses_whole() {
+        // 40000 entries (160000 bytes): three 64 KiB pieces, the last partial.
+        let img =
+            crate::check::testutil::dynamic(40_000 * 4096, 4096, &[(0, 1), (16_383, 2), (16_384, 3), (39_999, 4)]);
+        let layout = crate::check::Layout::parse(&img);
+        assert_eq!(layout.bat.entries.len(), 40_000);
+        let alloc = allocated_entries(&layout.bat.entries);
+        assert_eq!(alloc.iter().map(|&(n, _)| n).collect::<Vec<_>>(), vec![0, 16_383, 16_384, 39_999]);
+        assert_eq!(crate::check::testutil::codes(&img), vec![]);
+        // An I/O error in the second piece gives no BAT, as one read of the whole did.
+        struct FailsAt<'a>(&'a [u8], u64);
+        impl crate::io::ReadAt for FailsAt<'_> {
+            fn len(&self) -> u64 {
+                self.0.len() as u64
+            }
+            fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+                if (offset..offset + buf.len() as u64).contains(&self.1) {
+                    return Err(std::io::Error::other("bad sector"));
+                }
+                self.0.read_at(offset, buf)
+            }
+        }
+        let failing = FailsAt(&img, 1536 + 70_000);
+        assert!(crate::check::Layout::parse(&failing).bat.entries.is_empty());
+    }
+
+    #[test]
+    fn allocated_entries_match_the_bat_iterator() {
+        for len in [0usize, 1, 15, 16, 17, 33, 100] {
+            for step in [1usize, 3, 16, 17, 1000] {
+                let entries: Vec<u32> =
+                    (0..len).map(|i| if i % step == step - 1 { i as u32 * 7 } else { UNALLOCATED }).collect();
+                let bat = Bat { entries: entries.clone() };
+                let want: Vec<(u32, u32)> = bat.allocated().map(|(n, e)| (n as u32, e)).collect();
+                assert_eq!(allocated_entries(&entries), want, "len {len} step {step}");
+            }
+        }
     }
 }

@@ -27,7 +27,7 @@
 //! Ancestors' own findings are in their own [`ImageReport`]s (child first); a parent's `file`
 //! is its resolved path.
 
-use super::{check_image, finish, ChainReport, CheckOptions, FooterSource, ImageReport, Layout};
+use super::{check_parsed, finish, ChainReport, CheckOptions, FooterSource, ImageReport, Layout};
 use crate::chain::resolve::{walk_chain, ChainEnd, Link, RejectReason, Rejected};
 use crate::finding::Finding;
 use crate::format::{format_uuid, timestamp, DiskType};
@@ -50,7 +50,7 @@ pub fn check_chain(path: &Path, src: FileSource, opts: &CheckOptions) -> ChainRe
     let mut images: Vec<ImageReport> = Vec::with_capacity(chain.links.len());
     for (i, link) in chain.links.iter().enumerate() {
         let name = if i == 0 { path.display().to_string() } else { link.path.display().to_string() };
-        images.push(check_image(&link.src, &name, opts));
+        images.push(check_parsed(&link.src, &link.layout, &name, opts));
     }
     let mut added: Vec<Vec<Finding>> = vec![Vec::new(); images.len()];
     for (i, pair) in chain.links.windows(2).enumerate() {
@@ -74,6 +74,9 @@ pub fn check_chain(path: &Path, src: FileSource, opts: &CheckOptions) -> ChainRe
         finish(&mut report.findings, opts.profile);
     }
     error_in_parent(&mut images, &chain.links, opts);
+    for (report, link) in images.iter_mut().zip(chain.links) {
+        report.layout = Some(link.layout);
+    }
     ChainReport { images }
 }
 

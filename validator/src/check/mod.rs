@@ -119,6 +119,24 @@ fn read_array<const N: usize>(src: &dyn ReadAt, offset: u64) -> Option<[u8; N]> 
     src.read_exact_at(offset, &mut b).ok().map(|()| b)
 }
 
+/// Reads `len` bytes (a multiple of 4, bounded by the file) of BAT at `offset` and decodes
+/// them in pieces of 64 KiB, so that only the entries are held, not the raw bytes as well.
+/// `None` when any part cannot be read (as one `read_exact_at` of the whole would fail).
+fn read_bat(src: &dyn ReadAt, offset: u64, len: usize) -> Option<Bat> {
+    const PIECE: usize = 64 << 10;
+    let mut entries = Vec::with_capacity(len / 4);
+    let mut buf = vec![0u8; PIECE.min(len)];
+    let mut done = 0usize;
+    while done < len {
+        let n = PIECE.min(len - done);
+        let b = buf.get_mut(..n)?;
+        src.read_exact_at(offset.checked_add(done as u64)?, b).ok()?;
+        entries.extend(b.chunks_exact(4).map(|e| u32::from_be_bytes([e[0], e[1], e[2], e[3]])));
+        done += n;
+    }
+    Some(Bat { entries })
+}
+
 fn footer_usable(f: &HardDiskFooter) -> bool {
     f.cookie_valid()
 }
@@ -187,10 +205,7 @@ impl Layout {
             let avail = layout.footer_start().saturating_sub(header.table_offset);
             let len = want.min(avail) / 4 * 4;
             if let Ok(len) = usize::try_from(len) {
-                let mut buf = vec![0u8; len];
-                if src.read_exact_at(header.table_offset, &mut buf).is_ok() {
-                    layout.bat = Bat::decode(&buf);
-                }
+                layout.bat = read_bat(src, header.table_offset, len).unwrap_or_default();
             }
             layout.header = Some((hoff, header));
         }
@@ -298,7 +313,16 @@ impl ImageReport {
 /// Checks one image's own structures (no parent resolution).
 pub fn check_image(src: &dyn ReadAt, file: &str, opts: &CheckOptions) -> ImageReport {
     let layout = Layout::parse(src);
-    let mut ctx = Ctx { src, layout: &layout, opts, findings: Vec::new() };
+    let mut report = check_parsed(src, &layout, file, opts);
+    report.layout = Some(layout);
+    report
+}
+
+/// [`check_image`] with the structures already parsed (`layout` is `Layout::parse(src)`: the
+/// chain walk parses each image once). The report's `layout` is left `None` for the caller to
+/// attach, so that a large BAT is never copied.
+pub(crate) fn check_parsed(src: &dyn ReadAt, layout: &Layout, file: &str, opts: &CheckOptions) -> ImageReport {
+    let mut ctx = Ctx { src, layout, opts, findings: Vec::new() };
     file::check(&mut ctx);
     footer::check(&mut ctx);
     if layout.disk_type().is_some_and(DiskType::is_sparse) {
@@ -318,7 +342,7 @@ pub fn check_image(src: &dyn ReadAt, file: &str, opts: &CheckOptions) -> ImageRe
         disk_type: layout.disk_type().map(DiskType::name),
         virtual_size: layout.virtual_size(),
         findings,
-        layout: Some(layout),
+        layout: None,
     }
 }
 

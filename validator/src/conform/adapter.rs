@@ -157,6 +157,7 @@ pub fn probe_version(argv: &[&str], scratch: &Path, timeout: Duration) -> Option
         stdout_is_output: false,
         messages: scratch.join("version.txt"),
         timeout,
+        hash_output: false,
     };
     let raw = exec::run(&inv).ok()?;
     if raw.exit_code != Some(0) {

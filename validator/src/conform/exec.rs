@@ -40,6 +40,9 @@ pub struct Invocation {
     pub messages: PathBuf,
     /// Time limit; the process group is killed with `SIGKILL` when it is reached.
     pub timeout: Duration,
+    /// Whether to compute the result's SHA-256 (a reader's virtual disk) or only its size (a
+    /// writer's image, which may be a large sparse file).
+    pub hash_output: bool,
 }
 
 /// Size and SHA-256 of a command's result file.
@@ -47,8 +50,9 @@ pub struct Invocation {
 pub struct OutputDigest {
     /// Size in bytes.
     pub size: u64,
-    /// SHA-256, lower-case hex.
-    pub sha256: String,
+    /// SHA-256, lower-case hex (absent when the invocation did not ask for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// What happened when a command ran, unjudged.
@@ -256,13 +260,22 @@ pub fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
     kill_group(pid);
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (stderr, stderr_truncated) = read_head(&inv.messages, MESSAGE_LIMIT);
-    let output = if timed_out { None } else { crate::manifest::file_sha256(&inv.output).ok() };
+    let output = if timed_out {
+        None
+    } else if inv.hash_output {
+        crate::manifest::file_sha256(&inv.output).ok().map(|(sha, size)| OutputDigest { size, sha256: Some(sha) })
+    } else {
+        std::fs::metadata(&inv.output)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| OutputDigest { size: m.len(), sha256: None })
+    };
     Ok(RawOutcome {
         exit_code: if timed_out { None } else { status.code() },
         signal: if timed_out { None } else { status.signal() },
         timed_out,
         elapsed_ms,
-        output: output.map(|(sha256, size)| OutputDigest { size, sha256 }),
+        output,
         stderr,
         stderr_truncated,
     })
@@ -296,6 +309,7 @@ mod tests {
             stdout_is_output,
             messages: dir.join("messages"),
             timeout: Duration::from_millis(timeout_ms),
+            hash_output: true,
         }
     }
 
@@ -313,7 +327,7 @@ mod tests {
         assert_eq!(r.message_summary(3).as_deref(), Some("oop..."));
         let out = r.output.clone().unwrap();
         assert_eq!(out.size, 3);
-        assert_eq!(out.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(out.sha256.as_deref(), Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
         assert!(!r.succeeded(&[0]) && r.succeeded(&[0, 3]));
     }
 

@@ -1,11 +1,15 @@
 # libvhdi reader adapter of `vhd-validate conform --impl libvhdi`.
 #
-# usage: python3 -c "$(cat libvhdi_read.py)" IMAGE OUT
+# usage: python3 -c "$(cat libvhdi_read.py)" IMAGE OUT [CHUNK]
 #
 # Opens IMAGE with pyvhdi (python3-libvhdi) and writes its whole media (get_media_size() bytes)
-# to OUT as raw bytes. A differencing disk's parent is found the way libvhdi's own vhdimount
-# finds it: the parent file name stored in the image (get_parent_filename()), reduced to its
-# last path component, in the child's directory; then set_parent(). Parents are opened
+# to OUT as raw bytes, read with read_buffer_at_offset() in aligned pieces of CHUNK bytes
+# (default 65536, the order of the reads vhdimount gets through FUSE; libvhdi 20210425 returns
+# wrong bytes for a read that crosses a block boundary, which larger pieces would provoke on
+# every disk with blocks smaller than CHUNK). A differencing disk's parent is found the way
+# libvhdi's own vhdimount finds it: the parent file name stored in the image
+# (get_parent_filename()), reduced to its last path component, in the child's directory; then
+# set_parent(). Parents are opened
 # recursively (at most 64 images, which vhdimount does not limit). Any libvhdi error ends the
 # script with a traceback and exit status 1: the runner reads that as "rejected".
 import os
@@ -14,7 +18,7 @@ import sys
 import pyvhdi
 
 MAX_DEPTH = 64
-CHUNK = 1 << 20
+DEFAULT_CHUNK = 1 << 16
 OPENED = []  # keeps every file object alive while the child reads through its parents
 
 
@@ -36,12 +40,13 @@ def open_chain(path, depth):
 
 def main():
     image, out = sys.argv[1], sys.argv[2]
+    chunk = int(sys.argv[3]) if len(sys.argv) > 3 else DEFAULT_CHUNK
     top = open_chain(image, 1)
     size = top.get_media_size()
     with open(out, "wb") as o:
         off = 0
         while off < size:
-            n = min(CHUNK, size - off)
+            n = min(chunk, size - off)
             b = top.read_buffer_at_offset(n, off)
             if b is None or len(b) != n:
                 sys.exit("short read at offset %d" % off)

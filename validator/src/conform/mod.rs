@@ -164,8 +164,28 @@ impl Requirement {
     }
 
     /// What `case`'s verdicts ask under `judging`. A profile missing from the manifest takes the
-    /// other profile's verdict; a case with neither may be read or refused.
+    /// other profile's verdict; a case with neither may be read or refused. A case the manifest
+    /// checks with a chain depth limit (`check.max_depth`) and rejects only for exceeding it
+    /// (`CHAIN-DEPTH` is its only code of error severity) may be read or refused: the limit is the
+    /// validator's policy for that case, not something the bytes make wrong.
     pub fn of(case: &Case, judging: Judging) -> Requirement {
+        let r = Requirement::from_verdicts(case, judging);
+        let depth_only = case.check.as_ref().is_some_and(|c| c.max_depth.is_some()) && {
+            let errors: Vec<&String> = case
+                .expected_codes
+                .iter()
+                .filter(|c| Code::parse(c).is_some_and(|k| k.rule().strict == crate::rules::Severity::Error))
+                .collect();
+            errors.len() == 1 && errors.first().is_some_and(|c| c.as_str() == Code::ChainDepth.as_str())
+        };
+        if r == Requirement::Reject && depth_only {
+            Requirement::Either
+        } else {
+            r
+        }
+    }
+
+    fn from_verdicts(case: &Case, judging: Judging) -> Requirement {
         let strict = case.verdict_for(Profile::Strict);
         let compat = case.verdict_for(Profile::Compat);
         let rejects = |v: Option<Verdict>| v == Some(Verdict::Reject);
@@ -247,7 +267,8 @@ impl Status {
         matches!(self, Status::Fail | Status::UnexpectedPass)
     }
 
-    /// The status of a result with `failed` outcome `outcome` under expect `entry`.
+    /// The status of a result: `skipped` when the case was not run; otherwise, by whether its
+    /// outcome (named `outcome`) is a failure and which expect-file `entry` (if any) applies.
     pub fn of(outcome_is_failure: bool, skipped: bool, outcome: &str, entry: Option<&ExpectEntry>) -> Status {
         match (skipped, outcome_is_failure, entry) {
             (true, _, _) => Status::Skipped,
@@ -504,21 +525,8 @@ pub fn group_order() -> Vec<&'static str> {
     v
 }
 
-/// Joins a manifest-relative `/`-separated path to `dir`, refusing absolute paths and `..`.
-pub fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
-    let mut p = dir.to_path_buf();
-    for part in rel.split('/') {
-        if part.is_empty() || part == "." || part == ".." || part.contains('\\') {
-            return None;
-        }
-        p.push(part);
-    }
-    Some(p)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::manifest::safe_join;
+use crate::manifest::hex;
 
 /// Checks that every listed file of `cases` exists under `dir` with its listed size and SHA-256.
 ///
@@ -657,10 +665,14 @@ pub fn classify(case: &Case, judging: Judging, raw: &RawOutcome, success: &[i32]
         );
     }
     match &case.virtual_disk_sha256 {
-        Some(want) if *want != out.sha256 => j(
+        Some(want) if out.sha256.as_ref() != Some(want) => j(
             Outcome::WrongBytes,
             Behaviour::Read,
-            format!("read {} bytes with SHA-256 {}; the manifest lists {want}", out.size, out.sha256),
+            format!(
+                "read {} bytes with SHA-256 {}; the manifest lists {want}",
+                out.size,
+                out.sha256.as_deref().unwrap_or("(not computed)")
+            ),
         ),
         Some(_) => j(Outcome::Pass, Behaviour::Read, format!("read {} bytes; SHA-256 matches", out.size)),
         None => j(
@@ -782,6 +794,7 @@ fn run_case(adapter: &Adapter, case: &Case, root: &Path, timeout: Duration) -> R
         stdout_is_output: adapter.stdout_is_output(),
         messages: out_dir.join("messages.txt"),
         timeout,
+        hash_output: true,
     };
     exec::run(&inv).map_err(|source| ConformError::Exec { implementation: adapter.name.clone(), source })
 }
@@ -956,7 +969,7 @@ mod tests {
             signal,
             timed_out,
             elapsed_ms: 5,
-            output: out.map(|(size, sha)| OutputDigest { size, sha256: sha.into() }),
+            output: out.map(|(size, sha)| OutputDigest { size, sha256: Some(sha.into()) }),
             stderr: "boom\n".into(),
             stderr_truncated: false,
         }
@@ -980,6 +993,13 @@ mod tests {
         assert_eq!(Requirement::of(&c, Judging::Either), Requirement::Reject);
         c.verdict.clear();
         assert_eq!(Requirement::of(&c, Judging::Strict), Requirement::Either);
+        let mut deep = case(Reject, Reject, None);
+        deep.expected_codes = vec!["CHAIN-DEPTH".into()];
+        assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Reject, "no depth limit in the case");
+        deep.check = Some(crate::manifest::CaseCheck { max_depth: Some(2) });
+        assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Either);
+        deep.expected_codes.push("FOOTER-CHECKSUM".into());
+        assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Reject, "another error stays an error");
     }
 
     #[test]

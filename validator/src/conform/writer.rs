@@ -477,6 +477,7 @@ pub fn run_writer(
                 stdout_is_output: !w.template.uses(Placeholder::Out),
                 messages: dir.join("messages.txt"),
                 timeout: opts.timeout,
+                hash_output: false,
             };
             let mut raw =
                 exec::run(&inv).map_err(|source| ConformError::Exec { implementation: w.name.clone(), source })?;

@@ -1,6 +1,6 @@
 //! `vhd-validate cat`: export the virtual disk of an image (or chain) as raw bytes.
 
-use crate::{Fatal, Outcome, Status};
+use crate::{progress, Fatal, Outcome, Status};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use vhd_validator::chain::ChainReader;
@@ -99,10 +99,12 @@ pub fn run(args: Args) -> Outcome {
             .open(out_path)
     }
     .map_err(|e| Fatal::msg(format!("cannot create {}: {e}", out_path.display())))?;
-    if let Err(e) = reader
-        .write_raw(&mut file)
-        .and_then(|()| file.sync_all().map_err(Into::into))
-    {
+    let bar = progress::Bar::bytes(&args.image.display().to_string(), reader.size());
+    let written = reader.write_raw_with(&mut file, progress::hook(&bar));
+    if let Some(b) = bar {
+        b.clear();
+    }
+    if let Err(e) = written.and_then(|()| file.sync_all().map_err(Into::into)) {
         drop(file);
         let _ = std::fs::remove_file(out_path);
         return Err(Fatal::msg(format!(

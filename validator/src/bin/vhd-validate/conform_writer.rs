@@ -340,7 +340,14 @@ pub fn markdown_writer(run: &WriterRun, sizes: &[u64], kinds: &[DiskKind]) -> St
             md_cell(&i.name),
             md_cell(i.version.as_deref().unwrap_or("unknown")),
             md_cell(&i.command),
-            md_cell(&counts_text(&order(), &i.summary.outcomes))
+            md_cell(&{
+                let mut c = counts_text(&order(), &i.summary.outcomes);
+                let xf = i.summary.status(CaseStatus::ExpectedFailure);
+                if xf > 0 {
+                    c.push_str(&format!(" ({xf} expected failures)"));
+                }
+                c
+            })
         );
     }
     let _ = write!(s, "\n| Size asked |");

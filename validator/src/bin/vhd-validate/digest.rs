@@ -1,6 +1,6 @@
 //! `vhd-validate digest`: SHA-256 of the virtual disk of an image (or chain).
 
-use crate::{error, Outcome, Status};
+use crate::{error, progress, Outcome, Status};
 use std::io::Write;
 use std::path::PathBuf;
 use vhd_validator::chain::ChainReader;
@@ -43,7 +43,17 @@ pub fn run(args: Args) -> Outcome {
     let mut out = crate::stdout();
     let mut status = Status::Pass;
     for image in &args.images {
-        match ChainReader::open(image, &opts).and_then(|r| Ok((r.digest()?, r.size()))) {
+        let result = ChainReader::open(image, &opts).and_then(|r| {
+            // A bar on stderr for large disks when it is a terminal (SHA-256 runs at about
+            // 1 GiB/s, and a 2040 GiB disk hashes all its zeros).
+            let bar = progress::Bar::bytes(&image.display().to_string(), r.size());
+            let sum = r.digest_with(progress::hook(&bar));
+            if let Some(b) = bar {
+                b.clear();
+            }
+            Ok((sum?, r.size()))
+        });
+        match result {
             Ok((sum, size)) => writeln!(out, "{}  {size}  {}", hex(&sum), image.display())?,
             Err(e) => {
                 out.flush()?;

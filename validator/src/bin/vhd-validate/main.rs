@@ -16,6 +16,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+mod progress;
 mod report;
 mod sarif;
 mod time;

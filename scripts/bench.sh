@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Whole-process performance comparisons of vhd-validate against qemu-img, sha2 and openssl
+# (docs/PERFORMANCE.md). Every comparison runs side by side in one hyperfine invocation, so the
+# ratios hold even when the machine is busy; absolute times do not.
+#
+# Usage: scripts/bench.sh [--quick] [--with-2t-digest] [--no-generator]
+#   --quick            fewer runs (a smoke test of the script, not numbers to publish)
+#   --with-2t-digest   also time `digest` of the 2040 GiB mostly-empty disk (about 2 TiB of
+#                      SHA-256 over zeros: half an hour on one core)
+#   --no-generator     skip the vhd-generate floors
+#
+# Environment: BENCH_DIR (default /dev/shm/vhd-bench: the `cat` floor is defined on tmpfs),
+# RESULTS (default target/bench-results). Needs hyperfine, qemu-img, qemu-io, openssl,
+# /usr/bin/time (GNU time) and python3; on Debian: apt-get install -y hyperfine qemu-utils time.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+QUICK=0
+WITH_2T=0
+GENERATOR=1
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    --with-2t-digest) WITH_2T=1 ;;
+    --no-generator) GENERATOR=0 ;;
+    *) echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
+  esac
+done
+
+for tool in hyperfine qemu-img qemu-io openssl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool is missing" >&2; exit 2; }
+done
+
+BENCH_DIR=${BENCH_DIR:-/dev/shm/vhd-bench}
+RESULTS=${RESULTS:-$ROOT/target/bench-results}
+mkdir -p "$BENCH_DIR" "$RESULTS"
+if [ "$QUICK" = 1 ]; then ROUNDS=1; RUNS=3; FAST_RUNS=10; else ROUNDS=4; RUNS=4; FAST_RUNS=30; fi
+
+echo "== building (release)"
+cargo build --release -q -p vhd-validator --bin vhd-validate
+V=$ROOT/target/release/vhd-validate
+# The image builder and sha2 baseline (validator/benches/vhdbench.rs), located through cargo.
+B=$(cargo bench -q -p vhd-validator --bench vhdbench --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import sys, json
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "vhdbench":
+        print(m["executable"])')
+[ -x "$B" ] || { echo "bench.sh: cannot build the vhdbench helper" >&2; exit 2; }
+
+echo "== images in $BENCH_DIR"
+cd "$BENCH_DIR"
+if [ ! -f big.vhd ]; then
+  # 2040 GiB, the largest VHD; 3 small writes (6 blocks of 2 MiB allocated, 12 MiB file).
+  qemu-img create -q -f vpc -o subformat=dynamic big.vhd 2040G
+  qemu-io -f vpc -c 'write -P 0xab 0 4M' -c 'write -P 0xcd 1T 2M' -c 'write -P 0xef 2000G 64k' big.vhd >/dev/null
+fi
+if [ ! -f full.vhd ]; then
+  # 1 GiB of random bytes as a flat file, and the same bytes as a fully written dynamic disk.
+  head -c 1G /dev/urandom >flat.raw
+  qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on flat.raw full.vhd
+fi
+if [ ! -f chain/level4.vhd ]; then
+  # chain/base.vhd: 1 GiB fully written dynamic disk (our encoders); level1..4: differencing
+  # children, each with 1024 scattered 4 KiB writes (qemu cannot write differencing disks).
+  "$B" chain "$BENCH_DIR/chain" 1024 4 1024 >/dev/null
+fi
+
+HF=(hyperfine --style basic)
+json() { echo "$RESULTS/$1.json"; }
+# compare NAME ROUNDS HYPERFINE-ARGS...: hyperfine ROUNDS times (the machine's load drifts; every
+# round times each command in turn), one JSON per round: NAME.1.json, NAME.2.json, ...
+compare() {
+  local name=$1 rounds=$2
+  shift 2
+  rm -f "$RESULTS/$name".*.json
+  for ((r = 1; r <= rounds; r++)); do
+    "${HF[@]}" --export-json "$RESULTS/$name.$r.json" "$@"
+  done
+}
+
+echo "== check: 2040 GiB sparse dynamic disk vs qemu-img info"
+compare check "$ROUNDS" -N --warmup 3 --runs "$FAST_RUNS" \
+  -n "vhd-validate check" "$V check big.vhd" \
+  -n "qemu-img info" "qemu-img info -f vpc big.vhd"
+
+echo "== cat: 1 GiB fully written dynamic disk to tmpfs vs qemu-img convert (and cp of the flat file)"
+compare cat "$ROUNDS" --warmup 1 --runs "$RUNS" --prepare "rm -f $BENCH_DIR/out.raw" \
+  -n "vhd-validate cat" "$V cat full.vhd -o $BENCH_DIR/out.raw" \
+  -n "qemu-img convert" "qemu-img convert -f vpc -O raw full.vhd $BENCH_DIR/out.raw" \
+  -n "cp flat file" "cp flat.raw $BENCH_DIR/out.raw"
+rm -f out.raw
+
+echo "== digest: 1 GiB dynamic disk vs SHA-256 of the same bytes as a flat file"
+compare digest "$ROUNDS" -N --warmup 1 --runs "$RUNS" \
+  -n "vhd-validate digest" "$V digest full.vhd" \
+  -n "sha2 flat file" "$B sha256 flat.raw" \
+  -n "openssl dgst" "openssl dgst -sha256 flat.raw"
+
+echo "== digest: differencing chain of depth 4 vs its 1 GiB base alone"
+compare chain "$ROUNDS" -N --warmup 1 --runs "$RUNS" \
+  -n "digest chain depth 4" "$V digest chain/level4.vhd" \
+  -n "digest base alone" "$V digest chain/base.vhd"
+
+echo "== peak resident memory (GNU time, KiB)"
+rss() { /usr/bin/time -f "%M" -o "$RESULTS/rss.tmp" "$@" >/dev/null 2>&1 || true; cat "$RESULTS/rss.tmp"; }
+{
+  echo "{"
+  echo "\"check 2040 GiB sparse\": $(rss "$V" check big.vhd),"
+  echo "\"check 1 GiB full\": $(rss "$V" check full.vhd),"
+  echo "\"check chain depth 4\": $(rss "$V" check chain/level4.vhd),"
+  echo "\"cat 2040 GiB sparse\": $(rm -f out.raw; rss "$V" cat big.vhd -o "$BENCH_DIR/out.raw"),"
+  echo "\"cat 1 GiB full\": $(rm -f out.raw; rss "$V" cat full.vhd -o "$BENCH_DIR/out.raw"),"
+  echo "\"cat chain depth 4\": $(rm -f out.raw; rss "$V" cat chain/level4.vhd -o "$BENCH_DIR/out.raw"),"
+  echo "\"digest 1 GiB full\": $(rss "$V" digest full.vhd),"
+  echo "\"digest chain depth 4\": $(rss "$V" digest chain/level4.vhd),"
+  echo "\"qemu-img info 2040 GiB sparse\": $(rss qemu-img info -f vpc big.vhd),"
+  echo "\"qemu-img convert 1 GiB full\": $(rm -f out.raw; rss qemu-img convert -f vpc -O raw full.vhd "$BENCH_DIR/out.raw")"
+  echo "}"
+} >"$(json rss)"
+rm -f out.raw "$RESULTS/rss.tmp"
+cat "$(json rss)"
+
+if [ "$WITH_2T" = 1 ]; then
+  echo "== digest of the 2040 GiB mostly-empty disk (SHA-256 over 2 TiB, mostly zeros)"
+  /usr/bin/time -f '{"seconds": %e, "user": %U, "sys": %S, "max_rss_kib": %M}' -o "$(json digest2t)" \
+    "$V" digest big.vhd
+  cat "$(json digest2t)"
+fi
+
+if [ "$GENERATOR" = 1 ]; then
+  echo "== vhd-generate floors"
+  cd "$ROOT"
+  if cargo build --release -q -p vhd-generator 2>/dev/null && [ -x target/release/vhd-generate ]; then
+    G=$ROOT/target/release/vhd-generate
+    rm -rf "$BENCH_DIR/gen"
+    "${HF[@]}" --warmup 0 --runs 1 --export-json "$(json generator)" \
+      --prepare "rm -rf $BENCH_DIR/gen" \
+      -n "vhd-generate corpus" "$G corpus --specs specs --out $BENCH_DIR/gen/corpus" \
+      -n "vhd-generate random 1000" "$G random --count 1000 --seed 1 --out $BENCH_DIR/gen/random"
+    rm -rf "$BENCH_DIR/gen"
+  else
+    echo "vhd-generate does not build; generator floors not measured"
+  fi
+fi
+
+echo "== summary"
+python3 - "$RESULTS" <<'EOF'
+import json, os, sys
+res = sys.argv[1]
+
+def load(name):
+    """Merges the rounds NAME.1.json, NAME.2.json, ...: every run's time per command."""
+    out, r = {}, 1
+    while os.path.exists(p := os.path.join(res, f"{name}.{r}.json")):
+        with open(p) as f:
+            for x in json.load(f)["results"]:
+                out.setdefault(x["command"], []).extend(x["times"])
+        r += 1
+    return out or None
+
+def med(times):
+    t = sorted(times)
+    n = len(t)
+    return t[n // 2] if n % 2 else (t[n // 2 - 1] + t[n // 2]) / 2
+
+rows = []
+def ratio(file, ours, theirs, floor, better):
+    d = load(file)
+    if not d:
+        return
+    a, b = med(d[ours]), med(d[theirs])
+    value = b / a if better == "speedup" else a / b
+    rows.append((f"{ours} / {theirs}", f"{a * 1000:.1f} ms", f"{b * 1000:.1f} ms", better, f"{value:.2f}", floor))
+
+ratio("check", "vhd-validate check", "qemu-img info", ">= 1.00", "speedup")
+ratio("cat", "vhd-validate cat", "qemu-img convert", ">= 2.00", "speedup")
+ratio("cat", "vhd-validate cat", "cp flat file", "(reference)", "speedup")
+ratio("digest", "vhd-validate digest", "sha2 flat file", "<= 1.15", "time ratio")
+ratio("digest", "vhd-validate digest", "openssl dgst", "<= 1.15", "time ratio")
+chain = load("chain")
+if chain:
+    a, b = med(chain["digest chain depth 4"]), med(chain["digest base alone"])
+    rows.append(("digest chain depth 4 / base alone", f"{a * 1000:.1f} ms", f"{b * 1000:.1f} ms", "throughput ratio", f"{b / a:.2f}", ">= 0.70"))
+print("| comparison (medians over all rounds) | ours | theirs | measure | value | floor |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+with open(os.path.join(res, "rss.json")) as f:
+    rss = json.load(f)
+print()
+print("| peak RSS | MiB |")
+print("|---|---|")
+for k, v in rss.items():
+    print(f"| {k} | {v / 1024:.1f} |")
+p = os.path.join(res, "generator.json")
+if os.path.exists(p):
+    print()
+    with open(p) as f:
+        for r in json.load(f)["results"]:
+            print(f"{r['command']}: {r['mean']:.1f} s")
+EOF
