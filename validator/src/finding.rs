@@ -35,13 +35,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with the rule's strict severity and no file name yet (the checker fills it in).
-    pub fn new(
-        code: Code,
-        offset: u64,
-        length: u64,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Finding {
+    pub fn new(code: Code, offset: u64, length: u64, path: impl Into<String>, message: impl Into<String>) -> Finding {
         Finding {
             code,
             severity: code.rule().strict,
@@ -92,11 +86,7 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} {}:{} [{}] {}",
-            self.severity, self.code, self.file, self.offset, self.path, self.message
-        )?;
+        write!(f, "{}: {} {}:{} [{}] {}", self.severity, self.code, self.file, self.offset, self.path, self.message)?;
         match (&self.expected, &self.actual) {
             (Some(e), Some(a)) => write!(f, " (expected {e}, found {a})"),
             (None, Some(a)) => write!(f, " (found {a})"),

@@ -12,10 +12,10 @@
 //! - [`fuzzing`]: the bodies of the fuzz targets (oracles that hold for any input).
 #![forbid(unsafe_code)]
 
-pub mod finding;
 pub mod chain;
 pub mod check;
 pub mod conform;
+pub mod finding;
 pub mod format;
 pub mod fuzzing;
 pub mod io;

@@ -27,10 +27,7 @@ fn vhd_validate() -> assert_cmd::Command {
 
 /// Runs the binary with `args` and returns its output (whatever the status).
 fn run(args: &[&str]) -> Output {
-    vhd_validate()
-        .args(args)
-        .output()
-        .expect("run vhd-validate")
+    vhd_validate().args(args).output().expect("run vhd-validate")
 }
 
 fn stdout(o: &Output) -> String {
@@ -44,13 +41,7 @@ fn stderr(o: &Output) -> String {
 /// The exit code, with stdout and stderr in the panic message when it is not `want`.
 #[track_caller]
 fn assert_status(o: &Output, want: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(want),
-        "exit status\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(o),
-        stderr(o)
-    );
+    assert_eq!(o.status.code(), Some(want), "exit status\n--- stdout\n{}\n--- stderr\n{}", stdout(o), stderr(o));
 }
 
 /// `size` bytes of a recognisable pattern (never all zero).
@@ -117,17 +108,11 @@ fn qemu_dynamic(path: &Path, size: &str) {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{}", stdout(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{}", stdout(o)))
 }
 
 fn codes_of(image: &Value) -> Vec<String> {
-    image["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
+    image["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,10 +127,7 @@ fn clean_image_passes_with_status_0() {
     let out = stdout(&o);
     let last = out.lines().last().unwrap();
     assert_eq!(last, format!("{}: PASS [fixed, 1 MiB]", s(&img)), "{out}");
-    assert!(
-        !out.contains("ERROR ") && !out.contains("WARNING "),
-        "{out}"
-    );
+    assert!(!out.contains("ERROR ") && !out.contains("WARNING "), "{out}");
 }
 
 #[test]
@@ -156,29 +138,13 @@ fn error_finding_gives_status_1_and_a_located_line() {
     assert_status(&o, 1);
     let out = stdout(&o);
     // SEVERITY CODE file:offset path: message (expected X, found Y)
-    let prefix = format!(
-        "ERROR FOOTER-CHECKSUM {}:{} footer.checksum: ",
-        s(&img),
-        MIB + 64
-    );
-    let line = out
-        .lines()
-        .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix}\n{out}"));
-    assert!(
-        line.contains("(expected ") && line.contains(", found "),
-        "{line}"
-    );
+    let prefix = format!("ERROR FOOTER-CHECKSUM {}:{} footer.checksum: ", s(&img), MIB + 64);
+    let line = out.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no {prefix}\n{out}"));
+    assert!(line.contains("(expected ") && line.contains(", found "), "{line}");
     let verdict = out.lines().last().unwrap();
-    assert!(
-        verdict.starts_with(&format!("{}: FAIL (", s(&img))),
-        "{verdict}"
-    );
+    assert!(verdict.starts_with(&format!("{}: FAIL (", s(&img))), "{verdict}");
     assert!(verdict.ends_with(" [fixed, 1 MiB]"), "{verdict}");
-    assert!(
-        verdict.contains(" error") && verdict.contains(" warning") && verdict.contains(" info"),
-        "{verdict}"
-    );
+    assert!(verdict.contains(" error") && verdict.contains(" warning") && verdict.contains(" info"), "{verdict}");
 }
 
 #[test]
@@ -206,37 +172,12 @@ fn profile_changes_severities_not_findings() {
     let compat = run(&["check", "--now", NOW, "--profile", "compat", s(&img)]);
     assert_status(&strict, 1);
     assert_status(&compat, 0);
-    assert!(
-        stdout(&strict).contains("ERROR FOOTER-FEATURES-RESERVED-BIT "),
-        "{}",
-        stdout(&strict)
-    );
-    assert!(
-        stdout(&compat).contains("WARNING FOOTER-FEATURES-RESERVED-BIT "),
-        "{}",
-        stdout(&compat)
-    );
-    assert!(
-        stdout(&compat)
-            .lines()
-            .last()
-            .unwrap()
-            .contains(": PASS with "),
-        "{}",
-        stdout(&compat)
-    );
+    assert!(stdout(&strict).contains("ERROR FOOTER-FEATURES-RESERVED-BIT "), "{}", stdout(&strict));
+    assert!(stdout(&compat).contains("WARNING FOOTER-FEATURES-RESERVED-BIT "), "{}", stdout(&compat));
+    assert!(stdout(&compat).lines().last().unwrap().contains(": PASS with "), "{}", stdout(&compat));
 
     let js = json(&run(&["check", "--format", "json", "--now", NOW, s(&img)]));
-    let jc = json(&run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        NOW,
-        "--profile",
-        "compat",
-        s(&img),
-    ]));
+    let jc = json(&run(&["check", "--format", "json", "--now", NOW, "--profile", "compat", s(&img)]));
     assert_eq!(js["profile"], "strict");
     assert_eq!(jc["profile"], "compat");
     assert_eq!(codes_of(&js["images"][0]), codes_of(&jc["images"][0]));
@@ -256,37 +197,14 @@ fn directory_input_is_recursive_filtered_and_sorted() {
     let o = run(&["--now", NOW, s(d)]);
     assert_status(&o, 1);
     let out = stdout(&o);
-    let verdicts: Vec<&str> = out
-        .lines()
-        .filter(|l| l.contains(": PASS") || l.contains(": FAIL"))
-        .collect();
-    let files: Vec<String> = verdicts
-        .iter()
-        .map(|l| l.split(": ").next().unwrap().to_string())
-        .collect();
-    let expect = [
-        d.join("C-qemu.VHD"),
-        d.join("b-clean.vhd"),
-        d.join("sub/deeper/a-bad.AVHD"),
-    ];
-    assert_eq!(
-        files,
-        expect.iter().map(|p| s(p).to_string()).collect::<Vec<_>>(),
-        "{out}"
-    );
+    let verdicts: Vec<&str> = out.lines().filter(|l| l.contains(": PASS") || l.contains(": FAIL")).collect();
+    let files: Vec<String> = verdicts.iter().map(|l| l.split(": ").next().unwrap().to_string()).collect();
+    let expect = [d.join("C-qemu.VHD"), d.join("b-clean.vhd"), d.join("sub/deeper/a-bad.AVHD")];
+    assert_eq!(files, expect.iter().map(|p| s(p).to_string()).collect::<Vec<_>>(), "{out}");
     // (QEMU rounds the size to whole CHS cylinders: 8 MiB becomes 8194 KiB.)
-    assert!(
-        verdicts[0].contains(": PASS") && verdicts[0].contains(" [dynamic, "),
-        "{out}"
-    );
+    assert!(verdicts[0].contains(": PASS") && verdicts[0].contains(" [dynamic, "), "{out}");
     assert!(verdicts[2].contains(": FAIL ("), "{out}");
-    assert!(
-        out.lines()
-            .last()
-            .unwrap()
-            .starts_with("summary: 3 images checked ("),
-        "{out}"
-    );
+    assert!(out.lines().last().unwrap().starts_with("summary: 3 images checked ("), "{out}");
 }
 
 #[test]
@@ -295,11 +213,7 @@ fn directory_without_images_passes_with_a_note() {
     write(dir.path(), "readme.txt", b"nothing here");
     let o = run(&["check", s(dir.path())]);
     assert_status(&o, 0);
-    assert!(
-        stderr(&o).contains("no .vhd or .avhd files under"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("no .vhd or .avhd files under"), "{}", stderr(&o));
 }
 
 #[test]
@@ -309,37 +223,18 @@ fn unreadable_input_gives_status_2_but_others_are_still_checked() {
     let missing = dir.path().join("missing.vhd");
     let o = run(&["check", "--now", NOW, s(&missing)]);
     assert_status(&o, 2);
-    assert!(
-        stderr(&o).contains("cannot open") && stderr(&o).contains("missing.vhd"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("cannot open") && stderr(&o).contains("missing.vhd"), "{}", stderr(&o));
 
     let o = run(&["check", "--now", NOW, s(&good), s(&missing)]);
     assert_status(&o, 2);
-    assert!(
-        stdout(&o).contains(&format!("{}: PASS", s(&good))),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains(&format!("{}: PASS", s(&good))), "{}", stdout(&o));
 
-    let o = run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        NOW,
-        s(&good),
-        s(&missing),
-    ]);
+    let o = run(&["check", "--format", "json", "--now", NOW, s(&good), s(&missing)]);
     assert_status(&o, 2);
     let v = json(&o);
     assert_eq!(v["images"].as_array().unwrap().len(), 1);
     assert_eq!(v["errors"][0]["file"], s(&missing));
-    assert!(v["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("cannot open"));
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("cannot open"));
     assert_eq!(v["summary"]["unreadable"], 1);
     assert_eq!(v["summary"]["exit_status"], 2);
 }
@@ -376,22 +271,8 @@ fn usage_errors_give_status_2() {
 fn now_accepts_rfc3339_and_unix_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let img = write(dir.path(), "clean.vhd", &clean());
-    let a = json(&run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        "2025-01-01T01:00:00+01:00",
-        s(&img),
-    ]));
-    let b = json(&run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        "1735689600",
-        s(&img),
-    ]));
+    let a = json(&run(&["check", "--format", "json", "--now", "2025-01-01T01:00:00+01:00", s(&img)]));
+    let b = json(&run(&["check", "--format", "json", "--now", "1735689600", s(&img)]));
     assert_eq!(a["now_unix"], 1_735_689_600);
     assert_eq!(a["now"], "2025-01-01T00:00:00Z");
     assert_eq!(a, b);
@@ -402,14 +283,7 @@ fn now_decides_the_future_time_stamp_rule() {
     let dir = tempfile::tempdir().unwrap();
     let img = write(dir.path(), "clean.vhd", &clean());
     // The image was stamped 2024-01-01; a day earlier it lies in the future.
-    let before = json(&run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        "2023-12-31T00:00:00Z",
-        s(&img),
-    ]));
+    let before = json(&run(&["check", "--format", "json", "--now", "2023-12-31T00:00:00Z", s(&img)]));
     let after = json(&run(&["check", "--format", "json", "--now", NOW, s(&img)]));
     assert!(codes_of(&before["images"][0]).contains(&"FOOTER-TIMESTAMP-FUTURE".to_string()));
     assert!(!codes_of(&after["images"][0]).contains(&"FOOTER-TIMESTAMP-FUTURE".to_string()));
@@ -441,10 +315,7 @@ fn options_are_echoed_in_json() {
 // check: JSON report and docs/REPORT.md
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Every object key in `v`, with the dotted path of its parent (array elements as `[]`).
@@ -452,11 +323,7 @@ fn keys(v: &Value, at: &str, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                let p = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
+                let p = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
                 out.insert(p.clone());
                 keys(v, &p, out);
             }
@@ -508,12 +375,7 @@ fn json_report_parses_and_has_the_documented_fields() {
     assert_eq!(f["length"], 4);
     assert_eq!(f["path"], "footer.checksum");
     assert!(f["expected"].is_string() && f["actual"].is_string() && f["message"].is_string());
-    let errors = images[1]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .count();
+    let errors = images[1]["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").count();
     assert_eq!(images[1]["counts"]["error"], errors);
 
     let sum = &v["summary"];
@@ -530,20 +392,10 @@ fn json_report_parses_and_has_the_documented_fields() {
     let doc = std::fs::read_to_string(repo_root().join("docs/REPORT.md")).expect("docs/REPORT.md");
     let mut all = BTreeSet::new();
     keys(&v, "", &mut all);
-    let missing = run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        NOW,
-        s(&dir.path().join("missing.vhd")),
-    ]);
+    let missing = run(&["check", "--format", "json", "--now", NOW, s(&dir.path().join("missing.vhd"))]);
     keys(&json(&missing), "", &mut all);
     for k in &all {
-        assert!(
-            doc.contains(&format!("`{k}`")),
-            "docs/REPORT.md does not document `{k}`"
-        );
+        assert!(doc.contains(&format!("`{k}`")), "docs/REPORT.md does not document `{k}`");
     }
 }
 
@@ -561,17 +413,8 @@ fn rules_json_lists_the_catalogue() {
     assert_eq!(rules.len(), vhd_validator::rules::catalogue().len());
     let mut codes = BTreeSet::new();
     for r in rules {
-        for field in [
-            "code",
-            "family",
-            "strict",
-            "compat",
-            "summary",
-            "spec",
-            "enforced_by",
-            "tolerated_by",
-            "detail",
-        ] {
+        for field in ["code", "family", "strict", "compat", "summary", "spec", "enforced_by", "tolerated_by", "detail"]
+        {
             assert!(r[field].is_string(), "{field} of {r}");
         }
         assert!(r["byte_triggerable"].is_boolean());
@@ -581,10 +424,7 @@ fn rules_json_lists_the_catalogue() {
 
     let text = stdout(&run(&["rules"]));
     for c in &codes {
-        assert!(
-            text.lines().any(|l| l.starts_with(&format!("{c} "))),
-            "{c} missing from `rules`"
-        );
+        assert!(text.lines().any(|l| l.starts_with(&format!("{c} "))), "{c} missing from `rules`");
     }
 }
 
@@ -608,14 +448,8 @@ fn explain_prints_one_rule() {
         let o = run(&["explain", typed]);
         assert_status(&o, 0);
         let out = stdout(&o);
-        assert!(
-            out.starts_with(&format!("FOOTER-CHECKSUM: {}", rule.summary)),
-            "{out}"
-        );
-        assert!(
-            out.contains(rule.spec) && out.contains(rule.detail.trim()),
-            "{out}"
-        );
+        assert!(out.starts_with(&format!("FOOTER-CHECKSUM: {}", rule.summary)), "{out}");
+        assert!(out.contains(rule.spec) && out.contains(rule.detail.trim()), "{out}");
     }
     let v = json(&run(&["explain", "--format", "json", "BAT-ORDER"]));
     assert_eq!(v["code"], "BAT-ORDER");
@@ -626,18 +460,10 @@ fn explain_prints_one_rule() {
 fn explain_unknown_code_suggests_close_ones() {
     let o = run(&["explain", "FOOTER-CHEKSUM"]);
     assert_status(&o, 2);
-    assert!(
-        stderr(&o).contains("did you mean FOOTER-CHECKSUM?"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("did you mean FOOTER-CHECKSUM?"), "{}", stderr(&o));
     let o = run(&["explain", "checksum"]);
     assert_status(&o, 2);
-    assert!(
-        stderr(&o).contains("FOOTER-CHECKSUM") && stderr(&o).contains("HEADER-CHECKSUM"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("FOOTER-CHECKSUM") && stderr(&o).contains("HEADER-CHECKSUM"), "{}", stderr(&o));
     let o = run(&["explain", "NOTHING-LIKE-ANY-CODE-AT-ALL"]);
     assert_status(&o, 2);
     assert!(stderr(&o).contains("vhd-validate rules"), "{}", stderr(&o));
@@ -699,10 +525,7 @@ fn digest_prints_sha256_size_and_file() {
     let missing = dir.path().join("missing.vhd");
     let o = run(&["digest", s(&img)]);
     assert_status(&o, 0);
-    let want: String = Sha256::digest(pattern(MIB))
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let want: String = Sha256::digest(pattern(MIB)).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(stdout(&o), format!("{want}  {MIB}  {}\n", s(&img)));
 
     let o = run(&["digest", s(&img), s(&missing)]);
@@ -721,8 +544,7 @@ fn split_chain(child_dir: &Path, parent_dir: &Path) -> (PathBuf, PathBuf) {
     let child = child_dir.join("enc-diff-child.vhd");
     let parent = parent_dir.join("enc-diff-parent.vhd");
     std::fs::copy(seed.join("enc-diff-child.vhd"), &child).expect("corpus/seed/enc-diff-child.vhd");
-    std::fs::copy(seed.join("enc-diff-parent.vhd"), &parent)
-        .expect("corpus/seed/enc-diff-parent.vhd");
+    std::fs::copy(seed.join("enc-diff-parent.vhd"), &parent).expect("corpus/seed/enc-diff-parent.vhd");
     (child, parent)
 }
 
@@ -737,58 +559,27 @@ fn parent_dir_completes_the_chain() {
     assert_eq!(v["images"][0]["chain"].as_array().unwrap().len(), 1);
     assert!(codes_of(&v["images"][0]).contains(&"CHAIN-PARENT-MISSING".to_string()));
 
-    let found = run(&[
-        "check",
-        "--format",
-        "json",
-        "--now",
-        NOW,
-        "--parent-dir",
-        s(b.path()),
-        s(&child),
-    ]);
+    let found = run(&["check", "--format", "json", "--now", NOW, "--parent-dir", s(b.path()), s(&child)]);
     assert_status(&found, 0);
     let v = json(&found);
     let chain = v["images"][0]["chain"].as_array().unwrap();
     assert_eq!(chain.len(), 2);
     assert_eq!(chain[0]["file"], s(&child));
     assert_eq!(chain[0]["disk_type"], "differencing");
-    assert!(chain[1]["file"]
-        .as_str()
-        .unwrap()
-        .ends_with("enc-diff-parent.vhd"));
+    assert!(chain[1]["file"].as_str().unwrap().ends_with("enc-diff-parent.vhd"));
     assert_eq!(chain[1]["disk_type"], "dynamic");
 
-    let text = stdout(&run(&[
-        "check",
-        "--now",
-        NOW,
-        "--parent-dir",
-        s(b.path()),
-        s(&child),
-    ]));
-    assert!(
-        text.lines().last().unwrap().ends_with(", chain of 2]"),
-        "{text}"
-    );
+    let text = stdout(&run(&["check", "--now", NOW, "--parent-dir", s(b.path()), s(&child)]));
+    assert!(text.lines().last().unwrap().ends_with(", chain of 2]"), "{text}");
 
     // cat and digest follow the same chain and agree with each other.
     let raw = a.path().join("disk.raw");
-    assert_status(
-        &run(&["cat", s(&child), "-o", s(&raw), "--parent-dir", s(b.path())]),
-        0,
-    );
+    assert_status(&run(&["cat", s(&child), "-o", s(&raw), "--parent-dir", s(b.path())]), 0);
     let bytes = std::fs::read(&raw).unwrap();
-    let want: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let want: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     let o = run(&["digest", s(&child), "--parent-dir", s(b.path())]);
     assert_status(&o, 0);
-    assert_eq!(
-        stdout(&o),
-        format!("{want}  {}  {}\n", bytes.len(), s(&child))
-    );
+    assert_eq!(stdout(&o), format!("{want}  {}  {}\n", bytes.len(), s(&child)));
     assert!(bytes.iter().any(|&b| b != 0), "the chain holds data");
 
     // Without the parent the virtual disk has no meaning: digest cannot run.

@@ -280,7 +280,14 @@ impl Ctx<'_> {
     }
 
     /// Records a finding built from its parts.
-    pub fn report(&mut self, code: Code, offset: u64, length: u64, path: impl Into<String>, message: impl Into<String>) {
+    pub fn report(
+        &mut self,
+        code: Code,
+        offset: u64,
+        length: u64,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.findings.push(Finding::new(code, offset, length, path, message));
     }
 }

@@ -121,7 +121,10 @@ pub fn edit_header(img: &mut [u8], seal: bool, edit: impl FnOnce(&mut DynamicDis
 
 /// Runs the image checks (no chain) and returns the codes found, sorted, with duplicates.
 pub fn codes(img: &[u8]) -> Vec<crate::rules::Code> {
-    let opts = super::CheckOptions { now_unix: Some(crate::format::timestamp::to_unix(0) + 10 * 365 * 86_400), ..Default::default() };
+    let opts = super::CheckOptions {
+        now_unix: Some(crate::format::timestamp::to_unix(0) + 10 * 365 * 86_400),
+        ..Default::default()
+    };
     let v = img.to_vec();
     let r = super::check_image(&v, "test.vhd", &opts);
     let mut c: Vec<_> = r.findings.iter().map(|f| f.code).collect();
@@ -222,7 +225,10 @@ pub fn differencing(
 
 /// Runs the image checks (no chain, block data read) and returns the findings of `families`.
 pub fn family_findings(img: &[u8], families: &[crate::rules::Family]) -> Vec<crate::Finding> {
-    let opts = super::CheckOptions { now_unix: Some(crate::format::timestamp::to_unix(0) + 10 * 365 * 86_400), ..Default::default() };
+    let opts = super::CheckOptions {
+        now_unix: Some(crate::format::timestamp::to_unix(0) + 10 * 365 * 86_400),
+        ..Default::default()
+    };
     let r = super::check_image(&img.to_vec(), "test.vhd", &opts);
     r.findings.into_iter().filter(|f| families.contains(&f.code.rule().family)).collect()
 }

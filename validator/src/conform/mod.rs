@@ -525,8 +525,8 @@ pub fn group_order() -> Vec<&'static str> {
     v
 }
 
-pub use crate::manifest::safe_join;
 use crate::manifest::hex;
+pub use crate::manifest::safe_join;
 
 /// Checks that every listed file of `cases` exists under `dir` with its listed size and SHA-256.
 ///

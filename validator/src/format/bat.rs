@@ -37,11 +37,7 @@ impl Bat {
 
     /// Iterates `(block number, bitmap sector)` over allocated entries.
     pub fn allocated(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(|(_, &e)| e != UNALLOCATED)
-            .map(|(i, &e)| (i as u64, e))
+        self.entries.iter().enumerate().filter(|(_, &e)| e != UNALLOCATED).map(|(i, &e)| (i as u64, e))
     }
 }
 

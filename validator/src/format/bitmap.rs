@@ -10,10 +10,7 @@ pub struct SectorBitmap<'a>(pub &'a [u8]);
 impl SectorBitmap<'_> {
     /// Whether the bit of sector `i` (within the block) is set; `false` past the bitmap.
     pub fn is_set(&self, i: u64) -> bool {
-        usize::try_from(i / 8)
-            .ok()
-            .and_then(|byte| self.0.get(byte))
-            .is_some_and(|b| (b >> (7 - (i % 8))) & 1 == 1)
+        usize::try_from(i / 8).ok().and_then(|byte| self.0.get(byte)).is_some_and(|b| (b >> (7 - (i % 8))) & 1 == 1)
     }
 
     /// Length of the run of equal bits starting at sector `start`, at most `limit` sectors.

@@ -155,11 +155,7 @@ impl HardDiskFooter {
             creator_host_os: BigEndian::read_u32(&b[36..40]),
             original_size: BigEndian::read_u64(&b[40..48]),
             current_size: BigEndian::read_u64(&b[48..56]),
-            geometry: Geometry {
-                cylinders: BigEndian::read_u16(&b[56..58]),
-                heads: b[58],
-                sectors_per_track: b[59],
-            },
+            geometry: Geometry { cylinders: BigEndian::read_u16(&b[56..58]), heads: b[58], sectors_per_track: b[59] },
             disk_type: BigEndian::read_u32(&b[60..64]),
             checksum: BigEndian::read_u32(&b[64..68]),
             unique_id,

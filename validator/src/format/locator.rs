@@ -145,11 +145,8 @@ impl ParentLocatorEntry {
     /// The span this project takes the payload area to occupy, in bytes: blktap's reading
     /// (`space < 512` means sectors, otherwise bytes), never less than the data length.
     pub fn effective_span(&self) -> u64 {
-        let space = if self.platform_data_space < 512 {
-            self.space_bytes_as_sectors()
-        } else {
-            self.space_bytes_as_bytes()
-        };
+        let space =
+            if self.platform_data_space < 512 { self.space_bytes_as_sectors() } else { self.space_bytes_as_bytes() };
         space.max(u64::from(self.platform_data_length))
     }
 }

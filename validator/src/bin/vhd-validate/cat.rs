@@ -8,7 +8,8 @@ use vhd_validator::check::{check_path, CheckOptions, DEFAULT_MAX_DEPTH};
 
 /// Write the virtual disk of IMAGE (with its differencing chain) to OUT as a raw image.
 ///
-/// Zero ranges are left as holes. Inputs are opened read-only; OUT is never one of them.
+/// Zero ranges are left as holes. Inputs are opened read-only; OUT is never one of them. A
+/// progress bar is drawn on stderr when it is a terminal (virtual disks of 256 MiB or more).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The image (child of the chain).

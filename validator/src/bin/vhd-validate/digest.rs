@@ -10,7 +10,9 @@ use vhd_validator::check::{CheckOptions, DEFAULT_MAX_DEPTH};
 ///
 /// One line per image: `<lowercase sha256>  <virtual size in bytes>  <file>`. The digest covers
 /// every byte of the virtual disk, unallocated ranges as zeros, so images with the same contents
-/// have the same digest whatever their type or layout.
+/// have the same digest whatever their type or layout (a 2040 GiB disk hashes 2040 GiB, zeros
+/// included, at about 1 GiB/s). A progress bar is drawn on stderr when it is a terminal
+/// (virtual disks of 256 MiB or more).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Images (each the child of its chain).

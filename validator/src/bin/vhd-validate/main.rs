@@ -66,8 +66,7 @@ struct Cli {
 }
 
 /// Exit status help shared by the top-level command.
-const EXIT_HELP: &str =
-    "Exit status: 0 no finding of error severity, 1 at least one error finding, \
+const EXIT_HELP: &str = "Exit status: 0 no finding of error severity, 1 at least one error finding, \
                          2 the tool could not run (usage error, unreadable file).\n\
                          Rule codes: `vhd-validate rules`, `vhd-validate explain CODE`.";
 
@@ -134,9 +133,7 @@ pub fn note(message: impl fmt::Display) {
 pub fn parse_depth(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "`{s}` is not a chain length (a whole number, at least 1)"
-        )),
+        _ => Err(format!("`{s}` is not a chain length (a whole number, at least 1)")),
     }
 }
 
@@ -154,9 +151,7 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
     let first = first.to_string_lossy();
     let cmd = Cli::command();
     let known = first == "help"
-        || cmd
-            .get_subcommands()
-            .any(|c| c.get_name() == first || c.get_all_aliases().any(|a| a == first));
+        || cmd.get_subcommands().any(|c| c.get_name() == first || c.get_all_aliases().any(|a| a == first));
     let top_flag = matches!(first.as_ref(), "-h" | "--help" | "-V" | "--version");
     if !known && !top_flag {
         args.insert(1, OsString::from("check"));
@@ -171,11 +166,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Help and version go to stdout with status 0; usage errors to stderr with 2.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                Status::Fatal as u8
-            } else {
-                0
-            });
+            return ExitCode::from(if e.use_stderr() { Status::Fatal as u8 } else { 0 });
         }
     };
     let status = match cli.command.run() {
@@ -205,21 +196,12 @@ mod tests {
 
     #[test]
     fn bare_paths_mean_check() {
-        assert_eq!(
-            with_default_subcommand(argv(&["v", "a.vhd"])),
-            argv(&["v", "check", "a.vhd"])
-        );
+        assert_eq!(with_default_subcommand(argv(&["v", "a.vhd"])), argv(&["v", "check", "a.vhd"]));
         assert_eq!(
             with_default_subcommand(argv(&["v", "--profile", "compat", "a.vhd"])),
             argv(&["v", "check", "--profile", "compat", "a.vhd"])
         );
-        for kept in [
-            &["v", "rules"][..],
-            &["v", "explain", "X"],
-            &["v", "--help"],
-            &["v", "-V"],
-            &["v"],
-        ] {
+        for kept in [&["v", "rules"][..], &["v", "explain", "X"], &["v", "--help"], &["v", "-V"], &["v"]] {
             assert_eq!(with_default_subcommand(argv(kept)), argv(kept));
         }
     }

@@ -113,12 +113,7 @@ fn plural(n: usize, word: &str) -> String {
 
 /// A size in bytes, as the largest binary unit that divides it exactly (`10 MiB`, `3 bytes`).
 pub fn format_size(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [
-        (1 << 40, "TiB"),
-        (1 << 30, "GiB"),
-        (1 << 20, "MiB"),
-        (1 << 10, "KiB"),
-    ];
+    const UNITS: [(u64, &str); 4] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     if bytes > 0 {
         for (unit, name) in UNITS {
             if bytes.is_multiple_of(unit) {
@@ -140,15 +135,7 @@ fn upper(s: Severity) -> &'static str {
 /// One finding as a text line:
 /// `SEVERITY CODE file:offset path: message (expected X, found Y)`.
 pub fn finding_line(f: &Finding) -> String {
-    let mut s = format!(
-        "{} {} {}:{} {}: {}",
-        upper(f.severity),
-        f.code,
-        f.file,
-        f.offset,
-        f.path,
-        f.message
-    );
+    let mut s = format!("{} {} {}:{} {}: {}", upper(f.severity), f.code, f.file, f.offset, f.path, f.message);
     match (&f.expected, &f.actual) {
         (Some(e), Some(a)) => s.push_str(&format!(" (expected {e}, found {a})")),
         (Some(e), None) => s.push_str(&format!(" (expected {e})")),
@@ -159,12 +146,8 @@ pub fn finding_line(f: &Finding) -> String {
 }
 
 fn describe(image: Option<&ImageReport>, chain_len: usize) -> String {
-    let kind = image
-        .and_then(|i| i.disk_type.clone())
-        .unwrap_or_else(|| "unknown type".into());
-    let size = image
-        .and_then(|i| i.virtual_size)
-        .map_or_else(|| "unknown size".into(), format_size);
+    let kind = image.and_then(|i| i.disk_type.clone()).unwrap_or_else(|| "unknown type".into());
+    let size = image.and_then(|i| i.virtual_size).map_or_else(|| "unknown size".into(), format_size);
     if chain_len > 1 {
         format!("[{kind}, {size}, chain of {chain_len}]")
     } else {
@@ -186,11 +169,7 @@ pub fn verdict_line(c: &Checked) -> String {
             plural(counts.info, "info")
         ),
     };
-    format!(
-        "{}: {verdict} {}",
-        c.file,
-        describe(c.report.images.first(), c.report.images.len())
-    )
+    format!("{}: {verdict} {}", c.file, describe(c.report.images.first(), c.report.images.len()))
 }
 
 /// Writes the text report: every finding of every chain, then the chain's verdict line, and a
@@ -231,10 +210,7 @@ pub struct Tool {
 
 /// The tool block of every JSON document.
 pub fn tool() -> Tool {
-    Tool {
-        name: TOOL_NAME,
-        version: env!("CARGO_PKG_VERSION"),
-    }
+    Tool { name: TOOL_NAME, version: env!("CARGO_PKG_VERSION") }
 }
 
 #[derive(Serialize)]
@@ -396,14 +372,7 @@ pub fn write_json(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
             parent_dirs: run.parent_dirs,
         },
         images: run.checked.iter().map(image_out).collect(),
-        errors: run
-            .unreadable
-            .iter()
-            .map(|u| ErrorOut {
-                file: &u.file,
-                message: &u.message,
-            })
-            .collect(),
+        errors: run.unreadable.iter().map(|u| ErrorOut { file: &u.file, message: &u.message }).collect(),
         summary: summary(run),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -429,13 +398,7 @@ mod tests {
 
     #[test]
     fn finding_lines_show_expected_and_found() {
-        let f = Finding::new(
-            Code::FooterChecksum,
-            64,
-            4,
-            "footer.checksum",
-            "checksum mismatch",
-        );
+        let f = Finding::new(Code::FooterChecksum, 64, 4, "footer.checksum", "checksum mismatch");
         let mut f = f.expected("0x00000001").actual("0x00000002");
         f.file = "a.vhd".into();
         assert_eq!(
@@ -454,30 +417,8 @@ mod tests {
     #[test]
     fn verdicts_follow_counts() {
         assert_eq!(Counts::default().verdict(), Verdict::Pass);
-        assert_eq!(
-            Counts {
-                info: 3,
-                ..Counts::default()
-            }
-            .verdict(),
-            Verdict::Pass
-        );
-        assert_eq!(
-            Counts {
-                warning: 1,
-                info: 3,
-                ..Counts::default()
-            }
-            .verdict(),
-            Verdict::PassWithWarnings
-        );
-        assert_eq!(
-            Counts {
-                error: 1,
-                ..Counts::default()
-            }
-            .verdict(),
-            Verdict::Fail
-        );
+        assert_eq!(Counts { info: 3, ..Counts::default() }.verdict(), Verdict::Pass);
+        assert_eq!(Counts { warning: 1, info: 3, ..Counts::default() }.verdict(), Verdict::PassWithWarnings);
+        assert_eq!(Counts { error: 1, ..Counts::default() }.verdict(), Verdict::Fail);
     }
 }

@@ -24,11 +24,8 @@ pub fn parse_now(s: &str) -> Result<i64, String> {
     if let Ok(v) = s.parse::<i64>() {
         return Ok(v);
     }
-    parse_rfc3339(s).ok_or_else(|| {
-        format!(
-            "`{s}` is neither Unix seconds nor an RFC 3339 date-time such as 2024-05-01T12:00:00Z"
-        )
-    })
+    parse_rfc3339(s)
+        .ok_or_else(|| format!("`{s}` is neither Unix seconds nor an RFC 3339 date-time such as 2024-05-01T12:00:00Z"))
 }
 
 fn num(s: &str, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
@@ -133,12 +130,7 @@ pub fn format_rfc3339(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 #[cfg(test)]
