@@ -78,7 +78,12 @@ fn image(kind: Kind, sectors: u64, block: u64, order: BlockOrder, writes: Vec<Wr
         file: None,
         footer: Default::default(),
         header: Default::default(),
-        layout: LayoutSpec { block_order: order, ..Default::default() },
+        // Block order applies to sparse disks only.
+        layout: if kind == Kind::Fixed {
+            LayoutSpec::default()
+        } else {
+            LayoutSpec { block_order: order, ..Default::default() }
+        },
         locators: None,
         parent: None,
         writes,
@@ -143,8 +148,17 @@ fn generate(s: &Scenario, dir: &Path) -> (Case, std::path::PathBuf) {
     (case, main)
 }
 
-fn found_codes(main: &Path) -> (BTreeSet<String>, Vec<String>) {
-    let report = check_path(main, &opts()).expect("check the main image");
+/// Check options for `case`: [`opts`] with the depth limit the case records.
+fn case_opts(case: &Case) -> CheckOptions {
+    let mut o = opts();
+    if let Some(d) = case.check.as_ref().and_then(|c| c.max_depth) {
+        o.max_depth = d;
+    }
+    o
+}
+
+fn found_codes(case: &Case, main: &Path) -> (BTreeSet<String>, Vec<String>) {
+    let report = check_path(main, &case_opts(case)).expect("check the main image");
     let codes = report.findings().map(|f| f.code.as_str().to_string()).collect();
     let errors = report.findings().filter(|f| f.severity == Severity::Error).map(ToString::to_string).collect();
     (codes, errors)
@@ -161,7 +175,7 @@ proptest! {
     fn valid_scenarios_pass_and_read_as_modelled(s in valid_scenario()) {
         let dir = tempfile::tempdir().unwrap();
         let (case, main) = generate(&s, dir.path());
-        let (codes, errors) = found_codes(&main);
+        let (codes, errors) = found_codes(&case, &main);
         prop_assert!(errors.is_empty(), "error findings: {errors:#?}");
         for c in &case.expected_codes {
             prop_assert!(codes.contains(c), "declared finding {c} not found (found {codes:?})");
@@ -176,7 +190,7 @@ proptest! {
     fn corrupt_scenarios_yield_their_codes((recipe, s) in corrupt_scenario()) {
         let dir = tempfile::tempdir().unwrap();
         let (case, main) = generate(&s, dir.path());
-        let report = check_path(&main, &opts());
+        let report = check_path(&main, &case_opts(&case));
         // A mutation may delete or rename the main image itself; then there is nothing to check.
         if let Ok(report) = report {
             let codes: BTreeSet<&str> = report.findings().map(|f| f.code.as_str()).collect();
