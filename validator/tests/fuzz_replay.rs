@@ -78,16 +78,22 @@ thread_local! {
     static PANIC_SITE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Installs (once) a panic hook that records each panic's `file:line` for [`run_sited`], then
-/// runs the previous hook.
+/// Installs (once) a panic hook that records each panic's `file:line` for [`run_sited`] and
+/// prints one line instead of the default report (replays panic on purpose: known bugs).
 fn record_sites() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
+        std::panic::set_hook(Box::new(|info| {
             let site = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            let first = msg.lines().next().unwrap_or("");
+            eprintln!("panic at {}: {first}", site.as_deref().unwrap_or("unknown"));
             PANIC_SITE.with(|s| *s.borrow_mut() = site);
-            previous(info);
         }));
     });
 }
@@ -141,10 +147,14 @@ fn classify_fuzz_artifacts() {
     let mut known = 0;
     for target in fuzz_targets() {
         let Ok(entries) = std::fs::read_dir(dir.join(&target)) else { continue };
-        let sites = if REPLAYED.contains(&target.as_str()) { known_bug_sites(&target) } else { Vec::new() };
         let mut files: Vec<PathBuf> =
             entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
         files.sort();
+        let sites = if REPLAYED.contains(&target.as_str()) && !files.is_empty() {
+            known_bug_sites(&target)
+        } else {
+            Vec::new()
+        };
         for path in files {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if !name.starts_with("crash-") {

@@ -372,13 +372,12 @@ fn cycles() {
 /// bound of the trailing-garbage scan (`div_ceil(512) * 512`). Debug builds panic ("attempt to
 /// multiply with overflow"); release builds wrap the bound to 0 and read the whole file into
 /// one buffer, so peak memory grows with the file (about 200 MiB for a 200 MiB file). The input
-/// is `fuzz/corpus/validate_image/regressions/known-bug-file-scan-lo-overflow`, here padded
-/// with 64 MiB of zeros before its last 512 bytes. Un-ignore when the bug is fixed.
+/// is `fuzz/corpus/validate_image/regressions/file-scan-lo-overflow`, here padded
+/// with 64 MiB of zeros before its last 512 bytes. (Fixed: the bound is rounded up with checked arithmetic.)
 #[test]
-#[ignore = "known bug in check/file.rs:344 (see the doc comment); un-ignore when fixed"]
 fn trailing_garbage_scan_with_header_data_offset_near_u64_max() {
     let regression =
-        common::workspace_dir().join("fuzz/corpus/validate_image/regressions/known-bug-file-scan-lo-overflow");
+        common::workspace_dir().join("fuzz/corpus/validate_image/regressions/file-scan-lo-overflow");
     let small = std::fs::read(regression).unwrap();
     let cut = small.len() - 512;
     let mut img = small[..cut].to_vec();

@@ -341,7 +341,8 @@ fn scan(
     // Highest candidate: the last sector boundary that leaves at least one byte after the
     // footer (the tail itself is known not to be a footer).
     let hi = size.checked_sub(fs + 1)? / 512 * 512;
-    let lo = lo.max(hi.saturating_sub(GARBAGE_SCAN_BYTES)).div_ceil(512) * 512;
+    // `lo` derives from the image's fields: round it up without overflowing.
+    let lo = lo.max(hi.saturating_sub(GARBAGE_SCAN_BYTES)).checked_next_multiple_of(512)?;
     if lo > hi {
         return None;
     }
