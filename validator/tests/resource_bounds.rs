@@ -376,8 +376,7 @@ fn cycles() {
 /// with 64 MiB of zeros before its last 512 bytes. (Fixed: the bound is rounded up with checked arithmetic.)
 #[test]
 fn trailing_garbage_scan_with_header_data_offset_near_u64_max() {
-    let regression =
-        common::workspace_dir().join("fuzz/corpus/validate_image/regressions/file-scan-lo-overflow");
+    let regression = common::workspace_dir().join("fuzz/corpus/validate_image/regressions/file-scan-lo-overflow");
     let small = std::fs::read(regression).unwrap();
     let cut = small.len() - 512;
     let mut img = small[..cut].to_vec();
