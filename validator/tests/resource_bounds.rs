@@ -367,13 +367,14 @@ fn cycles() {
     assert!(r.stdout.contains("CHAIN-CYCLE"), "no CHAIN-CYCLE finding:\n{}", r.stdout);
 }
 
-/// Known bug, found by the `validate_image` fuzz target (check/file.rs, `scan`, line 344): a
-/// dynamic disk header whose data offset lies within 511 of `u64::MAX` overflows the lower
-/// bound of the trailing-garbage scan (`div_ceil(512) * 512`). Debug builds panic ("attempt to
-/// multiply with overflow"); release builds wrap the bound to 0 and read the whole file into
-/// one buffer, so peak memory grows with the file (about 200 MiB for a 200 MiB file). The input
-/// is `fuzz/corpus/validate_image/regressions/file-scan-lo-overflow`, here padded
-/// with 64 MiB of zeros before its last 512 bytes. (Fixed: the bound is rounded up with checked arithmetic.)
+/// A bug found by the `validate_chain` and `validate_image` fuzz targets, since fixed
+/// (check/file.rs, `scan`): a dynamic disk header whose data offset lies within 511 of
+/// `u64::MAX` overflowed the lower bound of the trailing-garbage scan (`div_ceil(512) * 512`).
+/// Debug builds panicked ("attempt to multiply with overflow"); release builds wrapped the bound
+/// to 0 and read the whole file into one buffer, so peak memory grew with the file (about
+/// 200 MiB for a 200 MiB file). The input is
+/// `fuzz/corpus/validate_image/regressions/file-scan-lo-overflow`, here padded with 64 MiB of
+/// zeros before its last 512 bytes: the check must stay under the memory cap.
 #[test]
 fn trailing_garbage_scan_with_header_data_offset_near_u64_max() {
     let regression = common::workspace_dir().join("fuzz/corpus/validate_image/regressions/file-scan-lo-overflow");
