@@ -52,7 +52,8 @@ for line in sys.stdin:
 echo "== images in $BENCH_DIR"
 cd "$BENCH_DIR"
 if [ ! -f big.vhd ]; then
-  # 2040 GiB, the largest VHD; 3 small writes (6 blocks of 2 MiB allocated, 12 MiB file).
+  # 2040 GiB, the largest VHD; 3 small writes (4 blocks of 2 MiB allocated; a 12 MiB file, 4 MiB
+  # of it BAT).
   qemu-img create -q -f vpc -o subformat=dynamic big.vhd 2040G
   qemu-io -f vpc -c 'write -P 0xab 0 4M' -c 'write -P 0xcd 1T 2M' -c 'write -P 0xef 2000G 64k' big.vhd >/dev/null
 fi
