@@ -3,11 +3,13 @@
 # (docs/PERFORMANCE.md). Every comparison runs side by side in one hyperfine invocation, so the
 # ratios hold even when the machine is busy; absolute times do not.
 #
-# Usage: scripts/bench.sh [--quick] [--with-2t-digest] [--no-generator]
+# Usage: scripts/bench.sh [--quick] [--with-2t-digest] [--no-generator] [--fuzz]
 #   --quick            fewer runs (a smoke test of the script, not numbers to publish)
 #   --with-2t-digest   also time `digest` of the 2040 GiB mostly-empty disk (about 2 TiB of
 #                      SHA-256 over zeros: half an hour on one core)
 #   --no-generator     skip the vhd-generate floors
+#   --fuzz             also measure the validate_image fuzz target's exec/s on small inputs
+#                      (needs cargo-fuzz; two builds and 4 runs of FUZZ_SECONDS, default 60)
 #
 # Environment: BENCH_DIR (default /dev/shm/vhd-bench: the `cat` floor is defined on tmpfs),
 # RESULTS (default target/bench-results). Needs hyperfine, qemu-img, qemu-io, openssl,
@@ -19,11 +21,13 @@ ROOT=$(pwd)
 QUICK=0
 WITH_2T=0
 GENERATOR=1
+FUZZ=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --with-2t-digest) WITH_2T=1 ;;
     --no-generator) GENERATOR=0 ;;
+    --fuzz) FUZZ=1 ;;
     *) echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -217,3 +221,35 @@ if os.path.exists(p):
         for r in json.load(f)["results"]:
             print(f"{r['command']}: {r['mean']:.1f} s")
 EOF
+
+if [ "$FUZZ" = 1 ]; then
+  # libFuzzer's own exec/s for validate_image on inputs of at most 4 KiB (-max_len=4096, the
+  # default when a corpus is empty), with and without AddressSanitizer (the crates forbid unsafe
+  # code; CI fuzzes with --sanitizer none), (a) from an empty corpus with the dictionary and
+  # (b) from the inputs of at most 4 KiB of the local working corpus fuzz/corpus/validate_image/
+  # (not committed: what earlier campaigns on this machine kept; evolved, finding-heavy inputs).
+  echo "== fuzz: validate_image exec/s on inputs of at most 4 KiB"
+  cd "$ROOT/fuzz"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+  triple=$(rustc -vV | sed -n 's/^host: //p')
+  work=$BENCH_DIR/fuzz
+  echo "{" >"$(json fuzz)"
+  sep=""
+  for san in address none; do
+    RUSTC_BOOTSTRAP=1 cargo fuzz build -q validate_image --sanitizer "$san" --target-dir "target/bench-$san"
+    bin=target/bench-$san/$triple/release/validate_image
+    for corpus in empty working; do
+      rm -rf "$work" && mkdir -p "$work"
+      if [ "$corpus" = working ]; then
+        find corpus/validate_image -type f -size -4097c ! -name 'known-bug-*' ! -name '*.md' -exec cp {} "$work/" \;
+      fi
+      rate=$("$bin" "$work" -max_len=4096 -max_total_time="$FUZZ_SECONDS" -dict=dictionaries/vhd.dict \
+        -print_final_stats=1 2>&1 | sed -n 's/^stat::average_exec_per_sec: *//p' | tail -n 1)
+      echo "validate_image, sanitizer $san, $corpus corpus: ${rate:-?} exec/s"
+      echo "$sep\"$san $corpus\": ${rate:-null}" >>"$(json fuzz)"
+      sep=","
+    done
+  done
+  echo "}" >>"$(json fuzz)"
+  rm -rf "$work"
+fi

@@ -8,18 +8,15 @@
 //!
 //! Findings about one entry are located at the entry itself (`bat[n]`, 4 bytes at
 //! `table offset + 4n`); the message gives the block's byte range. Per-entry rules list at most
-//! [`MAX_LISTED`] findings each and then one summary finding with the count left out, so a
+//! [`super::CheckOptions::max_listed`] findings each (default 100) and then one summary finding with the count left out, so a
 //! hostile BAT cannot flood the report. Blocks that end past the end of the file are reported
 //! by the file family (`FILE-TRUNCATED`), not here.
 
-use super::{Ctx, Region};
+use super::{Capped, Ctx, Region};
 use crate::finding::Finding;
 use crate::format::bat::padded_bat_bytes;
 use crate::format::{BlockGeometry, DynamicDiskHeader, SECTOR_SIZE, UNALLOCATED};
 use crate::rules::Code;
-
-/// Most findings one per-entry rule lists before summarising the rest in one finding.
-pub(super) const MAX_LISTED: u64 = 100;
 
 /// 2^32: the first sector a 32-bit BAT entry cannot address.
 const SECTOR_LIMIT: u64 = 1 << 32;
@@ -27,50 +24,6 @@ const SECTOR_LIMIT: u64 = 1 << 32;
 /// Byte offset of BAT entry `n` (saturating).
 fn entry_offset(table_offset: u64, n: u64) -> u64 {
     table_offset.saturating_add(n.saturating_mul(4))
-}
-
-/// Counts findings of one rule, lists the first [`MAX_LISTED`] and summarises the rest.
-struct Capped {
-    code: Code,
-    count: u64,
-}
-
-impl Capped {
-    fn new(code: Code) -> Capped {
-        Capped { code, count: 0 }
-    }
-
-    /// Records one occurrence; builds and pushes its finding only while under the cap.
-    fn add(&mut self, ctx: &mut Ctx, f: impl FnOnce(Code) -> Finding) {
-        self.count += 1;
-        if self.count <= MAX_LISTED {
-            ctx.push(f(self.code));
-        }
-    }
-
-    /// How many more findings may be listed.
-    fn room(&self) -> u64 {
-        MAX_LISTED.saturating_sub(self.count)
-    }
-
-    /// Records `k` occurrences that are not listed.
-    fn skip(&mut self, k: u64) {
-        self.count = self.count.saturating_add(k);
-    }
-
-    /// Pushes the summary finding (at the BAT, `table_offset`) when some were left out.
-    fn finish(self, ctx: &mut Ctx, table_offset: u64, what: &str) {
-        if self.count > MAX_LISTED {
-            let more = self.count - MAX_LISTED;
-            ctx.report(
-                self.code,
-                table_offset,
-                0,
-                "bat",
-                format!("{} {what} in all; {more} more not listed individually", self.count),
-            );
-        }
-    }
 }
 
 /// Human name of a metadata region of [`super::Layout::metadata_regions`].
@@ -146,10 +99,10 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
     let file_size = layout.file_size;
     let span_bytes = g.map_or(SECTOR_SIZE, |g| g.span_bytes());
     let needed = g.zip(layout.virtual_size()).map(|(g, size)| g.blocks_for(size));
-    let mut overflow = Capped::new(Code::BatEntryOverflow);
-    let mut bounds = Capped::new(Code::BatEntryBounds);
-    let mut meta = Capped::new(Code::BatEntryOverlapMetadata);
-    let mut beyond = Capped::new(Code::BatEntriesBeyondSize);
+    let mut overflow = Capped::new(ctx, Code::BatEntryOverflow);
+    let mut bounds = Capped::new(ctx, Code::BatEntryBounds);
+    let mut meta = Capped::new(ctx, Code::BatEntryOverlapMetadata);
+    let mut beyond = Capped::new(ctx, Code::BatEntriesBeyondSize);
     for (n, e) in alloc.iter().map(|&(n, e)| (u64::from(n), e)) {
         let off = entry_offset(table_offset, n);
         let path = || format!("bat[{n}]");
@@ -221,17 +174,17 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
             });
         }
     }
-    overflow.finish(ctx, table_offset, "blocks past sector 2^32");
-    bounds.finish(ctx, table_offset, "blocks overlapping the trailing footer");
-    meta.finish(ctx, table_offset, "blocks overlapping metadata");
-    beyond.finish(ctx, table_offset, "allocated entries past the current size");
+    overflow.finish(ctx, table_offset, "bat", "blocks past sector 2^32");
+    bounds.finish(ctx, table_offset, "bat", "blocks overlapping the trailing footer");
+    meta.finish(ctx, table_offset, "bat", "blocks overlapping metadata");
+    beyond.finish(ctx, table_offset, "bat", "allocated entries past the current size");
 }
 
 /// BAT-BLOCK-OVERLAP: every pair of allocated blocks whose spans share a sector, once per pair.
 ///
 /// All blocks have the same span, so after sorting by start sector the blocks a block
 /// overlaps among the earlier ones form a contiguous run just before it: a sweep with two
-/// indices counts every pair in O(n log n) and visits only the [`MAX_LISTED`] pairs it lists.
+/// indices counts every pair in O(n log n) and visits only the pairs it lists.
 fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc: Vec<(u32, u32)>) {
     let span = g.span_sectors();
     // (start sector, block number): 8 bytes per allocated entry read from the file.
@@ -240,7 +193,7 @@ fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc
         *b = (b.1, b.0);
     }
     blocks.sort_unstable();
-    let mut pairs = Capped::new(Code::BatBlockOverlap);
+    let mut pairs = Capped::new(ctx, Code::BatBlockOverlap);
     let mut lo = 0usize;
     for (j, &(ej, nj)) in blocks.iter().enumerate() {
         while let Some(&(ei, _)) = blocks.get(lo) {
@@ -281,7 +234,7 @@ fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc
         }
         pairs.skip((earlier.len() - listed) as u64);
     }
-    pairs.finish(ctx, table_offset, "overlapping block pairs");
+    pairs.finish(ctx, table_offset, "bat", "overlapping block pairs");
 }
 
 /// BAT-BLOCK-UNALIGNED-GRID: one finding when some allocated block does not start at
@@ -486,7 +439,7 @@ mod tests {
         }
         let f = testutil::family_findings(&img, &[Family::Bat]);
         let n = f.iter().filter(|f| f.code == Code::BatBlockOverlap).count() as u64;
-        assert_eq!(n, super::MAX_LISTED + 1);
+        assert_eq!(n, super::super::DEFAULT_MAX_LISTED + 1);
         assert!(f.iter().any(
             |f| f.code == Code::BatBlockOverlap && f.message.contains("2147450880 overlapping block pairs in all")
         ));

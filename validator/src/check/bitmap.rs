@@ -10,9 +10,12 @@
 //! one bitmap (at most 1 MiB) plus one data buffer of [`DATA_CHUNK`] bytes.
 //!
 //! Each rule reports at most one finding per block, giving the number of sectors concerned and
-//! the first of them.
+//! the first of them, and lists at most [`super::CheckOptions::max_listed`] blocks per image: the rest are
+//! counted in one summary finding at the BAT, so a hostile image with a million allocated blocks
+//! cannot flood the report.
 
-use super::Ctx;
+use super::{Capped, Ctx};
+use crate::finding::Finding;
 use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE};
 use crate::rules::Code;
 
@@ -122,12 +125,21 @@ pub(super) fn check(ctx: &mut Ctx) {
     let spb = g.sectors_per_block;
     let total_sectors = size.div_ceil(SECTOR_SIZE);
     let last_block = g.blocks_for(size).checked_sub(1);
-    let chunk_sectors = (DATA_CHUNK / SECTOR_SIZE).min(spb);
+    // The window never needs to exceed the file (blocks lie wholly inside it).
+    let chunk_sectors = (DATA_CHUNK / SECTOR_SIZE).min(spb).min(layout.file_size.div_ceil(SECTOR_SIZE)).max(1);
     let mut bitmap = vec![0u8; bitmap_len];
     let mut data = if ctx.opts.read_block_data {
         vec![0u8; usize::try_from(chunk_sectors * SECTOR_SIZE).unwrap_or(0)]
     } else {
         Vec::new()
+    };
+    let mut empty = Capped::new(ctx, Code::BitmapEmptyBlock);
+    let mut padding = Capped::new(ctx, Code::BitmapPadding);
+    let mut clear = match kind {
+        _ if data.is_empty() => None,
+        DiskType::Dynamic => Some(Capped::new(ctx, Code::BitmapZeroSectorNonzero)),
+        DiskType::Differencing => Some(Capped::new(ctx, Code::BitmapClearSectorNonzeroDiff)),
+        _ => None,
     };
     for (e, n) in blocks {
         let (n, start) = (u64::from(n), u64::from(e) * SECTOR_SIZE);
@@ -136,13 +148,15 @@ pub(super) fn check(ctx: &mut Ctx) {
         }
         let path = format!("block[{n}].bitmap");
         if set_bits(&bitmap, 0, spb).0 == 0 {
-            ctx.report(
-                Code::BitmapEmptyBlock,
-                start,
-                g.bitmap_bytes(),
-                &path,
-                format!("block {n} is allocated but its sector bitmap has no bit set for its {spb} sectors"),
-            );
+            empty.add(ctx, |c| {
+                Finding::new(
+                    c,
+                    start,
+                    g.bitmap_bytes(),
+                    &path,
+                    format!("block {n} is allocated but its sector bitmap has no bit set for its {spb} sectors"),
+                )
+            });
         }
         if Some(n) == last_block {
             let first_past = total_sectors.saturating_sub(n.saturating_mul(spb));
@@ -160,19 +174,27 @@ pub(super) fn check(ctx: &mut Ctx) {
         }
         let bits = g.bitmap_bytes() * 8;
         if let (count, Some(first)) = set_bits(&bitmap, spb, bits) {
-            ctx.report(
-                Code::BitmapPadding,
-                start + spb / 8,
-                g.bitmap_bytes() - spb / 8,
-                &path,
-                format!(
-                    "{count} bits of the padded sector bitmap past the block's {spb} sectors are set (the first is bit {first})"
-                ),
-            );
+            padding.add(ctx, |c| {
+                Finding::new(
+                    c,
+                    start + spb / 8,
+                    g.bitmap_bytes() - spb / 8,
+                    &path,
+                    format!(
+                        "{count} bits of the padded sector bitmap past the block's {spb} sectors are set (the first is bit {first})"
+                    ),
+                )
+            });
         }
-        if !data.is_empty() {
-            check_clear_sectors(ctx, kind, g, n, start, &bitmap, &mut data);
+        if let Some(clear) = clear.as_mut() {
+            check_clear_sectors(ctx, clear, kind, g, n, start, &bitmap, &mut data);
         }
+    }
+    let table_offset = layout.header.as_ref().map_or(0, |(_, h)| h.table_offset);
+    empty.finish(ctx, table_offset, "bat", "allocated blocks with an empty sector bitmap");
+    padding.finish(ctx, table_offset, "bat", "blocks with bits set in the sector bitmap's padding");
+    if let Some(clear) = clear {
+        clear.finish(ctx, table_offset, "bat", "blocks with non-zero data under clear sector bitmap bits");
     }
 }
 
@@ -184,8 +206,10 @@ fn is_zero(b: &[u8]) -> bool {
 /// BITMAP-ZERO-SECTOR-NONZERO (dynamic) / BITMAP-CLEAR-SECTOR-NONZERO-DIFF (differencing):
 /// reads the data under clear bits in windows of at most `data.len()` bytes, one read per
 /// window that has a clear bit, and reports the block once.
+#[allow(clippy::too_many_arguments)]
 fn check_clear_sectors(
     ctx: &mut Ctx,
+    capped: &mut Capped,
     kind: DiskType,
     g: BlockGeometry,
     n: u64,
@@ -193,11 +217,6 @@ fn check_clear_sectors(
     bitmap: &[u8],
     data: &mut [u8],
 ) {
-    let code = match kind {
-        DiskType::Dynamic => Code::BitmapZeroSectorNonzero,
-        DiskType::Differencing => Code::BitmapClearSectorNonzeroDiff,
-        _ => return,
-    };
     let window = data.len() as u64 / SECTOR_SIZE;
     if window == 0 {
         return;
@@ -231,16 +250,18 @@ fn check_clear_sectors(
             DiskType::Dynamic => "must contain zeros on a dynamic disk; readers disagree on their content",
             _ => "are ignored: readers take these sectors from the parent",
         };
-        ctx.report(
-            code,
-            data_start + k * SECTOR_SIZE,
-            SECTOR_SIZE,
-            format!("block[{n}].data"),
-            format!(
-                "{count} sectors of block {n} whose bitmap bit is clear hold non-zero bytes; they {what}. The first is sector {k} of the block (disk sector {})",
-                n.saturating_mul(g.sectors_per_block).saturating_add(k)
-            ),
-        );
+        capped.add(ctx, |c| {
+            Finding::new(
+                c,
+                data_start + k * SECTOR_SIZE,
+                SECTOR_SIZE,
+                format!("block[{n}].data"),
+                format!(
+                    "{count} sectors of block {n} whose bitmap bit is clear hold non-zero bytes; they {what}. The first is sector {k} of the block (disk sector {})",
+                    n.saturating_mul(g.sectors_per_block).saturating_add(k)
+                ),
+            )
+        });
     }
 }
 
@@ -303,6 +324,29 @@ mod tests {
         let f = bitmap_findings(&img);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!((f[0].code, f[0].path.as_str(), f[0].offset), (Code::BitmapEmptyBlock, "block[1].bitmap", s as u64));
+    }
+
+    #[test]
+    fn per_block_findings_are_capped_with_a_summary() {
+        // 250 allocated 4 KiB blocks, every sector bitmap empty over non-zero data: two rules
+        // fire for each block, each lists DEFAULT_MAX_LISTED blocks and summarises the rest at the BAT.
+        const N: u32 = 250;
+        let blocks: Vec<(u32, u8)> = (0..N).map(|n| (n, 0x5A)).collect();
+        let mut img = testutil::dynamic(u64::from(N) * 4096, 4096, &blocks);
+        for n in 0..N as usize {
+            let s = block_start(&img, n);
+            img[s..s + 512].fill(0);
+        }
+        let f = bitmap_findings(&img);
+        let listed = super::super::DEFAULT_MAX_LISTED as usize;
+        for code in [Code::BitmapEmptyBlock, Code::BitmapZeroSectorNonzero] {
+            let of: Vec<&Finding> = f.iter().filter(|x| x.code == code).collect();
+            assert_eq!(of.len(), listed + 1, "{code:?}");
+            let summary = of.iter().find(|x| x.path == "bat").expect("summary finding");
+            assert_eq!(summary.offset, 1536);
+            assert!(summary.message.starts_with("250 ") && summary.message.contains("150 more"), "{}", summary.message);
+        }
+        assert_eq!(f.len(), 2 * (listed + 1), "{f:?}");
     }
 
     #[test]

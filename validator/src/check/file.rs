@@ -7,7 +7,7 @@
 //! the dynamic disk header, the BAT (padded to a sector), the used parent locator areas and
 //! every allocated block (sector bitmap + data).
 
-use super::{Ctx, FooterSource, Layout};
+use super::{Capped, Ctx, FooterSource, Layout};
 use crate::finding::Finding;
 use crate::format::footer::{COOKIE, FOOTER_SIZE, POISON_COOKIE};
 use crate::format::{format_tag, DiskType, HardDiskFooter};
@@ -20,9 +20,6 @@ pub(super) const MIN_SPARSE_FILE: u64 = 512 + 1024 + 512;
 /// How far before the end of the file (bytes) FILE-TRAILING-GARBAGE looks for a footer that is
 /// not at the end. Bounds the work on corrupt input.
 const GARBAGE_SCAN_BYTES: u64 = 2 << 20;
-
-/// At most this many FILE-TRUNCATED findings name a single block.
-const MAX_TRUNCATED_FINDINGS: usize = 256;
 
 /// Checks the file-level rules.
 pub(super) fn check(ctx: &mut Ctx) {
@@ -176,29 +173,24 @@ pub(super) fn end_of_data(layout: &Layout) -> Option<u64> {
 }
 
 /// FILE-TRUNCATED: one finding per allocated block that ends past the end of the file, up to
-/// [`MAX_TRUNCATED_FINDINGS`]; the rest (a BAT of garbage can hold hundreds of thousands of
-/// such entries) are summed up in one more finding with path `bat`.
+/// [`super::CheckOptions::max_listed`]; the rest (a BAT of garbage can hold hundreds of
+/// thousands of such entries) are summed up in one more finding at the BAT, path `bat`.
 fn truncated(ctx: &mut Ctx) {
     let layout = ctx.layout;
     let (Some(g), true, Some((_, h))) = (layout.block, header_trusted(layout), &layout.header) else {
         return;
     };
     let size = layout.file_size;
-    let mut out = Vec::new();
-    let mut more = 0u64;
+    let mut capped = Capped::new(ctx, Code::FileTruncated);
     for (n, e) in layout.bat.allocated() {
         let start = u64::from(e) * 512;
         let end = start.saturating_add(g.span_bytes());
         if end <= size {
             continue;
         }
-        if out.len() >= MAX_TRUNCATED_FINDINGS {
-            more += 1;
-            continue;
-        }
-        out.push(
+        capped.add(ctx, |c| {
             Finding::new(
-                Code::FileTruncated,
+                c,
                 h.table_offset.saturating_add(n * 4),
                 4,
                 format!("bat[{n}]"),
@@ -208,21 +200,10 @@ fn truncated(ctx: &mut Ctx) {
                 ),
             )
             .expected(format!("block end <= {size}"))
-            .actual(end),
-        );
+            .actual(end)
+        });
     }
-    if more > 0 {
-        out.push(Finding::new(
-            Code::FileTruncated,
-            h.table_offset,
-            u64::from(h.max_table_entries) * 4,
-            "bat",
-            format!("{more} more allocated blocks end past the end of the file ({size} bytes)"),
-        ));
-    }
-    for f in out {
-        ctx.push(f);
-    }
+    capped.finish(ctx, h.table_offset, "bat", &format!("allocated blocks end past the end of the file ({size} bytes)"));
 }
 
 /// FILE-GAP-BEFORE-FOOTER: unused bytes between the end of data and the trailing footer.
@@ -496,9 +477,13 @@ mod tests {
         }
         let fs = findings(&img);
         let t: Vec<_> = fs.iter().filter(|f| f.code == Code::FileTruncated).collect();
-        assert_eq!(t.len(), super::MAX_TRUNCATED_FINDINGS + 1);
+        assert_eq!(t.len() as u64, super::super::DEFAULT_MAX_LISTED + 1);
         let summary = t.iter().find(|f| f.path == "bat").unwrap();
-        assert!(summary.message.starts_with("1744 more"), "{}", summary.message);
+        assert!(
+            summary.message.starts_with("2000 allocated blocks") && summary.message.contains("1900 more"),
+            "{}",
+            summary.message
+        );
     }
 
     #[test]

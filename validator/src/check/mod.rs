@@ -30,6 +30,9 @@ use std::path::{Path, PathBuf};
 /// Default limit on the number of images in a differencing chain (child included).
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 
+/// Default of [`CheckOptions::max_listed`]: findings one per-entry rule lists per image.
+pub const DEFAULT_MAX_LISTED: u64 = 100;
+
 /// What a check run is allowed to assume and do.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -44,6 +47,11 @@ pub struct CheckOptions {
     pub max_depth: usize,
     /// Whether to read block data for the sector-bitmap rules (time linear in allocated data).
     pub read_block_data: bool,
+    /// Most findings a per-entry or per-block rule (the `bat` and `bitmap` families,
+    /// FILE-TRUNCATED) lists for one image; the rest are counted in one summary finding located
+    /// at the BAT. At least 1 is used. Default [`DEFAULT_MAX_LISTED`]. The findings kept, and so
+    /// the report's memory, are bounded by the number of rules times this, whatever the image.
+    pub max_listed: u64,
 }
 
 impl Default for CheckOptions {
@@ -54,6 +62,7 @@ impl Default for CheckOptions {
             parent_dirs: Vec::new(),
             max_depth: DEFAULT_MAX_DEPTH,
             read_block_data: true,
+            max_listed: DEFAULT_MAX_LISTED,
         }
     }
 }
@@ -289,6 +298,54 @@ impl Ctx<'_> {
         message: impl Into<String>,
     ) {
         self.findings.push(Finding::new(code, offset, length, path, message));
+    }
+}
+
+/// Counts findings of one rule, lists the first [`CheckOptions::max_listed`] and summarises
+/// the rest (the per-entry rules of the `bat` and `bitmap` families, FILE-TRUNCATED), so a
+/// hostile image cannot flood the report.
+pub(super) struct Capped {
+    code: Code,
+    count: u64,
+    cap: u64,
+}
+
+impl Capped {
+    /// A counter for `code` with the cap of `ctx`'s options.
+    pub(super) fn new(ctx: &Ctx, code: Code) -> Capped {
+        Capped { code, count: 0, cap: ctx.opts.max_listed.max(1) }
+    }
+
+    /// Records one occurrence; builds and pushes its finding only while under the cap.
+    pub(super) fn add(&mut self, ctx: &mut Ctx, f: impl FnOnce(Code) -> Finding) {
+        self.count += 1;
+        if self.count <= self.cap {
+            ctx.push(f(self.code));
+        }
+    }
+
+    /// How many more findings may be listed.
+    pub(super) fn room(&self) -> u64 {
+        self.cap.saturating_sub(self.count)
+    }
+
+    /// Records `k` occurrences that are not listed.
+    pub(super) fn skip(&mut self, k: u64) {
+        self.count = self.count.saturating_add(k);
+    }
+
+    /// Pushes the summary finding (at byte `offset`, structure `path`) when some were left out.
+    pub(super) fn finish(self, ctx: &mut Ctx, offset: u64, path: &str, what: &str) {
+        if self.count > self.cap {
+            let more = self.count - self.cap;
+            ctx.report(
+                self.code,
+                offset,
+                0,
+                path,
+                format!("{} {what} in all; {more} more not listed individually", self.count),
+            );
+        }
     }
 }
 

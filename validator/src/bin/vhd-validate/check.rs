@@ -5,7 +5,7 @@ use crate::{note, Fatal, Outcome};
 use clap::ValueEnum;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use vhd_validator::check::{check_path, CheckOptions, DEFAULT_MAX_DEPTH};
+use vhd_validator::check::{check_path, CheckOptions, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LISTED};
 use vhd_validator::Profile;
 
 /// Check VHD images (a directory means every .vhd/.avhd file under it, recursively).
@@ -42,6 +42,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
           value_parser = crate::parse_depth)]
     pub max_depth: usize,
+
+    /// Most findings listed per image by each per-entry or per-block rule (BAT entries, sector
+    /// bitmaps, truncated blocks); the rest are counted in one summary finding at the BAT.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LISTED,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_listed: u64,
 
     /// Image files or directories.
     #[arg(required = true, value_name = "PATH")]
@@ -147,6 +153,7 @@ pub fn run(args: Args) -> Outcome {
         parent_dirs: args.parent_dirs.clone(),
         max_depth: args.max_depth,
         read_block_data: !args.no_data,
+        max_listed: args.max_listed,
     };
     let mut unreadable = Vec::new();
     let files = expand(&args.paths, &mut unreadable);
@@ -174,6 +181,7 @@ pub fn run(args: Args) -> Outcome {
         now_unix: opts.now_unix.unwrap_or_default(),
         read_block_data: opts.read_block_data,
         max_depth: opts.max_depth,
+        max_listed: opts.max_listed,
         parent_dirs: &parent_dirs,
         checked: &checked,
         unreadable: &unreadable,

@@ -40,6 +40,8 @@ pub struct Run<'a> {
     pub read_block_data: bool,
     /// Maximum chain length.
     pub max_depth: usize,
+    /// Most findings listed per capped rule and image (`--max-listed`).
+    pub max_listed: u64,
     /// `--parent-dir` values as given.
     pub parent_dirs: &'a [String],
     /// Checked inputs, in input order.
@@ -230,6 +232,7 @@ struct Document<'a> {
 struct Options<'a> {
     read_block_data: bool,
     max_depth: usize,
+    max_listed: u64,
     parent_dirs: &'a [String],
 }
 
@@ -369,6 +372,7 @@ pub fn write_json(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
         options: Options {
             read_block_data: run.read_block_data,
             max_depth: run.max_depth,
+            max_listed: run.max_listed,
             parent_dirs: run.parent_dirs,
         },
         images: run.checked.iter().map(image_out).collect(),

@@ -139,6 +139,7 @@ pub fn document(run: &Run<'_>) -> Value {
                     "now": format_rfc3339(run.now_unix),
                     "readBlockData": run.read_block_data,
                     "maxDepth": run.max_depth,
+                    "maxListed": run.max_listed,
                 },
             }],
             "columnKind": "unicodeCodePoints",
