@@ -3,13 +3,14 @@
 # (docs/PERFORMANCE.md). Every comparison runs side by side in one hyperfine invocation, so the
 # ratios hold even when the machine is busy; absolute times do not.
 #
-# Usage: scripts/bench.sh [--quick] [--with-2t-digest] [--no-generator] [--fuzz]
+# Usage: scripts/bench.sh [--quick] [--with-2t-digest] [--no-generator] [--fuzz | --fuzz-only]
 #   --quick            fewer runs (a smoke test of the script, not numbers to publish)
 #   --with-2t-digest   also time `digest` of the 2040 GiB mostly-empty disk (about 2 TiB of
 #                      SHA-256 over zeros: half an hour on one core)
 #   --no-generator     skip the vhd-generate floors
 #   --fuzz             also measure the validate_image fuzz target's exec/s on small inputs
-#                      (needs cargo-fuzz; two builds and 4 runs of FUZZ_SECONDS, default 60)
+#                      (needs cargo-fuzz; two builds and 8 runs of FUZZ_SECONDS, default 30)
+#   --fuzz-only        only that
 #
 # Environment: BENCH_DIR (default /dev/shm/vhd-bench: the `cat` floor is defined on tmpfs),
 # RESULTS (default target/bench-results). Needs hyperfine, qemu-img, qemu-io, openssl,
@@ -22,12 +23,14 @@ QUICK=0
 WITH_2T=0
 GENERATOR=1
 FUZZ=0
+FUZZ_ONLY=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --with-2t-digest) WITH_2T=1 ;;
     --no-generator) GENERATOR=0 ;;
     --fuzz) FUZZ=1 ;;
+    --fuzz-only) FUZZ_ONLY=1 ;;
     *) echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +43,43 @@ BENCH_DIR=${BENCH_DIR:-/dev/shm/vhd-bench}
 RESULTS=${RESULTS:-$ROOT/target/bench-results}
 mkdir -p "$BENCH_DIR" "$RESULTS"
 if [ "$QUICK" = 1 ]; then ROUNDS=1; RUNS=3; FAST_RUNS=10; else ROUNDS=4; RUNS=4; FAST_RUNS=30; fi
+
+fuzz_speed() {
+  # libFuzzer's own exec/s for validate_image on inputs of at most 4 KiB (-max_len=4096, the
+  # default when a corpus is empty), with and without AddressSanitizer (the crates forbid unsafe
+  # code; CI fuzzes with --sanitizer none), (a) from an empty corpus with the dictionary and
+  # (b) from the inputs of at most 4 KiB of the local working corpus fuzz/corpus/validate_image/
+  # (not committed: what earlier campaigns on this machine kept; evolved, finding-heavy inputs).
+  echo "== fuzz: validate_image exec/s on inputs of at most 4 KiB"
+  cd "$ROOT/fuzz"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+  triple=$(rustc -vV | sed -n 's/^host: //p')
+  work=$BENCH_DIR/fuzz
+  echo "{" >"$RESULTS/fuzz.json"
+  sep=""
+  for san in address none; do
+    RUSTC_BOOTSTRAP=1 cargo fuzz build validate_image --sanitizer "$san" --target-dir "target/bench-$san"
+    bin=target/bench-$san/$triple/release/validate_image
+    # From an empty corpus the rate depends on what libFuzzer happens to discover (an early
+    # well-formed dynamic disk makes every later input heavier), so three fixed seeds.
+    for corpus in empty:1 empty:2 empty:3 working:1; do
+      rm -rf "$work" && mkdir -p "$work"
+      if [ "${corpus%%:*}" = working ]; then
+        find corpus/validate_image -type f -size -4097c ! -name 'known-bug-*' ! -name '*.md' -exec cp {} "$work/" \;
+      fi
+      rate=$("$bin" "$work" -seed="${corpus##*:}" -max_len=4096 -max_total_time="$FUZZ_SECONDS" \
+        -dict=dictionaries/vhd.dict -print_final_stats=1 2>&1 |
+        sed -n 's/^stat::average_exec_per_sec: *//p' | tail -n 1)
+      echo "validate_image, sanitizer $san, corpus $corpus (name:seed): ${rate:-?} exec/s"
+      echo "$sep\"$san $corpus\": ${rate:-null}" >>"$RESULTS/fuzz.json"
+      sep=","
+    done
+  done
+  echo "}" >>"$RESULTS/fuzz.json"
+  rm -rf "$work"
+}
+
+if [ "$FUZZ_ONLY" = 1 ]; then fuzz_speed; exit 0; fi
 
 echo "== building (release)"
 cargo build --release -q -p vhd-validator --bin vhd-validate
@@ -222,34 +262,4 @@ if os.path.exists(p):
             print(f"{r['command']}: {r['mean']:.1f} s")
 EOF
 
-if [ "$FUZZ" = 1 ]; then
-  # libFuzzer's own exec/s for validate_image on inputs of at most 4 KiB (-max_len=4096, the
-  # default when a corpus is empty), with and without AddressSanitizer (the crates forbid unsafe
-  # code; CI fuzzes with --sanitizer none), (a) from an empty corpus with the dictionary and
-  # (b) from the inputs of at most 4 KiB of the local working corpus fuzz/corpus/validate_image/
-  # (not committed: what earlier campaigns on this machine kept; evolved, finding-heavy inputs).
-  echo "== fuzz: validate_image exec/s on inputs of at most 4 KiB"
-  cd "$ROOT/fuzz"
-  FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-  triple=$(rustc -vV | sed -n 's/^host: //p')
-  work=$BENCH_DIR/fuzz
-  echo "{" >"$(json fuzz)"
-  sep=""
-  for san in address none; do
-    RUSTC_BOOTSTRAP=1 cargo fuzz build -q validate_image --sanitizer "$san" --target-dir "target/bench-$san"
-    bin=target/bench-$san/$triple/release/validate_image
-    for corpus in empty working; do
-      rm -rf "$work" && mkdir -p "$work"
-      if [ "$corpus" = working ]; then
-        find corpus/validate_image -type f -size -4097c ! -name 'known-bug-*' ! -name '*.md' -exec cp {} "$work/" \;
-      fi
-      rate=$("$bin" "$work" -max_len=4096 -max_total_time="$FUZZ_SECONDS" -dict=dictionaries/vhd.dict \
-        -print_final_stats=1 2>&1 | sed -n 's/^stat::average_exec_per_sec: *//p' | tail -n 1)
-      echo "validate_image, sanitizer $san, $corpus corpus: ${rate:-?} exec/s"
-      echo "$sep\"$san $corpus\": ${rate:-null}" >>"$(json fuzz)"
-      sep=","
-    done
-  done
-  echo "}" >>"$(json fuzz)"
-  rm -rf "$work"
-fi
+if [ "$FUZZ" = 1 ]; then fuzz_speed; fi

@@ -388,3 +388,33 @@ fn trailing_garbage_scan_with_header_data_offset_near_u64_max() {
     std::fs::write(&path, img).unwrap();
     bounded("header data offset near u64::MAX, 64 MiB file", &path, &[], &[1], None);
 }
+
+/// 256 Ki allocated 512-byte blocks, each in its own place in a sparse 256 MiB file and every
+/// sector bitmap empty (a hole): BITMAP-EMPTY-BLOCK holds for every block. Before the
+/// sector-bitmap rules were capped (`--max-listed`), the report held one finding per block
+/// (about 100 MiB for this file, one per block of a 2 TiB image); now it lists 100 and one
+/// summary finding counts all 262,144.
+#[test]
+fn empty_sector_bitmap_in_every_block() {
+    use std::io::{Seek, SeekFrom, Write};
+    const BLOCKS: u32 = 256 << 10;
+    let bat_bytes = u64::from(BLOCKS) * 4;
+    let first = u32::try_from((1536 + bat_bytes) / 512).unwrap();
+    // 512-byte blocks: a one-sector bitmap, then one data sector.
+    let bat: Vec<u32> = (0..BLOCKS).map(|n| first + 2 * n).collect();
+    let head = dynamic(u64::from(BLOCKS) * 512, 512, BLOCKS, &bat, &[], 0x73);
+    let footer_at = (1536 + bat_bytes) + u64::from(BLOCKS) * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty-bitmaps.vhd");
+    let mut f = std::fs::File::create(&path).unwrap();
+    // `head` ends with the trailing footer right after the BAT; keep the BAT, move the footer.
+    let footer = head[head.len() - 512..].to_vec();
+    f.write_all(&head[..head.len() - 512]).unwrap();
+    f.seek(SeekFrom::Start(footer_at)).unwrap();
+    f.write_all(&footer).unwrap();
+    drop(f);
+    let r = bounded("256 Ki blocks with empty sector bitmaps", &path, &[], &[0, 1], None);
+    let listed = r.stdout.lines().filter(|l| l.contains("BITMAP-EMPTY-BLOCK")).count();
+    assert_eq!(listed, 101, "100 listed and one summary:\n{}", tail(&r.stdout));
+    assert!(r.stdout.contains("262144 allocated blocks with an empty sector bitmap in all"), "{}", tail(&r.stdout));
+}
