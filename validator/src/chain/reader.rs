@@ -221,7 +221,8 @@ impl ChainReader {
     ///
     /// # Errors
     /// [`ReadError::Unreadable`] when `levels` is empty, an image is unusable (as in
-    /// [`ChainReader::open`]), or the last differencing image has no parent given.
+    /// [`ChainReader::open`]), the last differencing image has no parent given, or more than
+    /// [`crate::check::MAX_CHAIN_DEPTH`] levels would be read.
     pub fn from_sources(levels: Vec<Box<dyn ReadAt>>) -> Result<ChainReader, ReadError> {
         let mut out = Vec::with_capacity(levels.len());
         for (i, src) in levels.into_iter().enumerate() {
@@ -240,6 +241,13 @@ impl ChainReader {
         let Some(first) = levels.first() else {
             return Err(ReadError::Unreadable("no image given".into()));
         };
+        if levels.len() > crate::check::MAX_CHAIN_DEPTH {
+            return Err(ReadError::Unreadable(format!(
+                "a chain of {} images is longer than the {} the reader supports",
+                levels.len(),
+                crate::check::MAX_CHAIN_DEPTH
+            )));
+        }
         if let Some(Level { kind: Kind::Sparse { differencing: true, .. }, .. }) = levels.last() {
             return Err(unreadable(levels.len() - 1, "differencing disk without a parent"));
         }

@@ -452,7 +452,7 @@ impl ResolvedChain {
 pub fn walk_chain(child: &Path, src: FileSource, opts: &CheckOptions) -> ResolvedChain {
     let layout = Layout::parse(&src);
     let first = Link { path: child.to_path_buf(), canonical: canonical(child), src, layout, found_by: None };
-    let limit = opts.max_depth.max(1);
+    let limit = opts.max_depth.clamp(1, crate::check::MAX_CHAIN_DEPTH);
     let mut links = vec![first];
     let mut rejected_all = Vec::new();
     let end = loop {

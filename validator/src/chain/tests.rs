@@ -632,3 +632,26 @@ fn agrees_with_libvhdi_and_7zip() {
         }
     }
 }
+
+#[test]
+fn chains_longer_than_the_supported_depth_are_refused_not_recursed_into() {
+    use crate::check::MAX_CHAIN_DEPTH;
+    let base = Img::dynamic(SIZE, BS, 1).block(0, 1, |_| true).build();
+    let diff = Img::diff(SIZE, BS, 2, &Img::dynamic(SIZE, BS, 1), "p.vhd").build();
+    let sources = |n: usize| -> Vec<Box<dyn ReadAt>> {
+        let mut v: Vec<Box<dyn ReadAt>> = (0..n - 1).map(|_| Box::new(diff.clone()) as Box<dyn ReadAt>).collect();
+        v.push(Box::new(base.clone()));
+        v
+    };
+    let deepest = ChainReader::from_sources(sources(MAX_CHAIN_DEPTH)).unwrap();
+    let mut first = vec![0u8; 512];
+    deepest.read_at(0, &mut first).unwrap();
+    let mut want = vec![0u8; 512];
+    ChainReader::from_sources(sources(1)).unwrap().read_at(0, &mut want).unwrap();
+    assert_eq!(first, want);
+    assert_ne!(first, vec![0u8; 512]);
+    let Err(err) = ChainReader::from_sources(sources(MAX_CHAIN_DEPTH + 1)) else {
+        panic!("a chain of {} images was accepted", MAX_CHAIN_DEPTH + 1)
+    };
+    assert!(err.to_string().contains("longer than the 1024"), "{err}");
+}

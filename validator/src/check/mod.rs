@@ -30,6 +30,11 @@ use std::path::{Path, PathBuf};
 /// Default limit on the number of images in a differencing chain (child included).
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 
+/// Largest [`CheckOptions::max_depth`] honoured (1024 images, child included); a larger value
+/// acts as this. The reader walks one stack frame per chain level, and 1024 levels (far beyond
+/// any real chain: Hyper-V stops at about 50 checkpoints) stay far inside a thread's stack.
+pub const MAX_CHAIN_DEPTH: usize = 1024;
+
 /// Default of [`CheckOptions::max_listed`]: findings one per-entry rule lists per image.
 pub const DEFAULT_MAX_LISTED: u64 = 100;
 
@@ -43,7 +48,7 @@ pub struct CheckOptions {
     pub now_unix: Option<i64>,
     /// Extra directories searched for parents (by file name) after the locators.
     pub parent_dirs: Vec<PathBuf>,
-    /// Maximum chain length, child included.
+    /// Maximum chain length, child included (at least 1, at most [`MAX_CHAIN_DEPTH`]).
     pub max_depth: usize,
     /// Whether to read block data for the sector-bitmap rules (time linear in allocated data).
     pub read_block_data: bool,

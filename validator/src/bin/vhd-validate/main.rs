@@ -131,9 +131,10 @@ pub fn note(message: impl fmt::Display) {
 /// # Errors
 /// A message when `s` is not a positive integer.
 pub fn parse_depth(s: &str) -> Result<usize, String> {
+    let max = vhd_validator::check::MAX_CHAIN_DEPTH;
     match s.trim().parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("`{s}` is not a chain length (a whole number, at least 1)")),
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a chain length (a whole number from 1 to {max})")),
     }
 }
 
