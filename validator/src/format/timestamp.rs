@@ -24,7 +24,12 @@ pub fn is_future(vhd: u32, now_unix: i64) -> bool {
 
 /// Formats a VHD time stamp as RFC 3339 UTC (`2000-01-01T00:00:00Z`).
 pub fn format(vhd: u32) -> String {
-    let unix = to_unix(vhd);
+    format_unix(to_unix(vhd))
+}
+
+/// Formats Unix seconds as RFC 3339 UTC (`2024-05-01T12:00:00Z`), proleptic Gregorian. Years
+/// outside 0..=9999 are printed with as many digits as they need (and a sign when negative).
+pub fn format_unix(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
