@@ -7,7 +7,8 @@ use crate::yaml;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use vhd_validator::manifest::{Manifest, MANIFEST_FILE};
+use vhd_validator::manifest::{Case, Manifest, MANIFEST_FILE};
+use vhd_validator::progress::{NoProgress, Progress};
 
 /// The generator's name and version as recorded in manifests.
 pub fn generator_name() -> String {
@@ -80,44 +81,66 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, GenError> {
 /// # Errors
 /// The first [`GenError`]: a scenario error names its file; duplicate ids are refused.
 pub fn generate_inputs(inputs: &[Input], out: &Path, opts: &GenOptions) -> Result<Manifest, GenError> {
+    generate_inputs_with(inputs, out, opts, &NoProgress)
+}
+
+/// [`generate_inputs`], reporting one unit of `progress` per input (case) done.
+///
+/// # Errors
+/// As [`generate_inputs`].
+pub fn generate_inputs_with(
+    inputs: &[Input],
+    out: &Path,
+    opts: &GenOptions,
+    progress: &dyn Progress,
+) -> Result<Manifest, GenError> {
     let mut manifest = Manifest::new(generator_name());
     let mut seen = std::collections::BTreeMap::new();
+    progress.start(inputs.len() as u64);
     for input in inputs {
-        let file = input.path.display().to_string();
-        if file.ends_with(crate::foreign::SUFFIX) {
-            let default_id = input.default_id.strip_suffix(".foreign").unwrap_or(&input.default_id);
-            let case =
-                crate::foreign::generate_foreign(&input.path, default_id, out, opts).map_err(|e| e.in_file(&file))?;
-            if let Some(prev) = seen.insert(case.id.clone(), file.clone()) {
-                return Err(GenError::Invalid {
-                    path: "id".into(),
-                    message: format!("case id {} is also used by {prev}", case.id),
-                }
-                .in_file(&file));
-            }
-            manifest.cases.push(case);
-            continue;
-        }
-        let s = yaml::load_scenario(&input.path)?;
-        let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
-        if !valid_id(&id) {
-            return Err(GenError::Invalid { path: "id".into(), message: format!("{id:?} is not a valid case id") }
-                .in_file(&file));
-        }
-        if let Some(prev) = seen.insert(id.clone(), file.clone()) {
-            return Err(GenError::Invalid {
-                path: "id".into(),
-                message: format!("case id {id} is also used by {prev}"),
-            }
-            .in_file(&file));
-        }
-        let case = generate_case(&s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts)
-            .map_err(|e| e.in_file(&file))?;
+        let case = generate_input(input, out, opts, &mut seen)?;
         manifest.cases.push(case);
+        progress.advance(1);
     }
     manifest.cases.sort_by(|a, b| a.id.cmp(&b.id));
     write_manifest(out, &manifest, opts.force)?;
     Ok(manifest)
+}
+
+/// Generates one input (a scenario or a foreign case) into `out`; `seen` maps the case ids
+/// generated so far to their files (duplicates are refused).
+fn generate_input(
+    input: &Input,
+    out: &Path,
+    opts: &GenOptions,
+    seen: &mut std::collections::BTreeMap<String, String>,
+) -> Result<Case, GenError> {
+    let file = input.path.display().to_string();
+    if file.ends_with(crate::foreign::SUFFIX) {
+        let default_id = input.default_id.strip_suffix(".foreign").unwrap_or(&input.default_id);
+        let case =
+            crate::foreign::generate_foreign(&input.path, default_id, out, opts).map_err(|e| e.in_file(&file))?;
+        if let Some(prev) = seen.insert(case.id.clone(), file.clone()) {
+            return Err(GenError::Invalid {
+                path: "id".into(),
+                message: format!("case id {} is also used by {prev}", case.id),
+            }
+            .in_file(&file));
+        }
+        return Ok(case);
+    }
+    let s = yaml::load_scenario(&input.path)?;
+    let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
+    if !valid_id(&id) {
+        return Err(
+            GenError::Invalid { path: "id".into(), message: format!("{id:?} is not a valid case id") }.in_file(&file)
+        );
+    }
+    if let Some(prev) = seen.insert(id.clone(), file.clone()) {
+        return Err(GenError::Invalid { path: "id".into(), message: format!("case id {id} is also used by {prev}") }
+            .in_file(&file));
+    }
+    generate_case(&s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts).map_err(|e| e.in_file(&file))
 }
 
 /// Writes `dir/manifest.json` (refusing to overwrite unless `force`).
@@ -222,6 +245,14 @@ pub fn compare_trees(expected: &Path, actual: &Path) -> Result<Vec<String>, GenE
 /// # Errors
 /// Any [`GenError`] of generation; `out` is left untouched then.
 pub fn rebuild_corpus(specs: &Path, out: &Path) -> Result<Manifest, GenError> {
+    rebuild_corpus_with(specs, out, &NoProgress)
+}
+
+/// [`rebuild_corpus`], reporting one unit of `progress` per case generated.
+///
+/// # Errors
+/// As [`rebuild_corpus`].
+pub fn rebuild_corpus_with(specs: &Path, out: &Path, progress: &dyn Progress) -> Result<Manifest, GenError> {
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| GenError::Io { path: parent.to_path_buf(), source: e })?;
     let tmp = tempfile::Builder::new()
@@ -229,7 +260,7 @@ pub fn rebuild_corpus(specs: &Path, out: &Path) -> Result<Manifest, GenError> {
         .tempdir_in(parent)
         .map_err(|e| GenError::Io { path: parent.to_path_buf(), source: e })?;
     let inputs = collect_inputs(&[specs.to_path_buf()])?;
-    let m = generate_inputs(&inputs, tmp.path(), &GenOptions::default())?;
+    let m = generate_inputs_with(&inputs, tmp.path(), &GenOptions::default(), progress)?;
     if out.exists() {
         std::fs::remove_dir_all(out).map_err(|e| GenError::Io { path: out.to_path_buf(), source: e })?;
     }
@@ -244,8 +275,16 @@ pub fn rebuild_corpus(specs: &Path, out: &Path) -> Result<Manifest, GenError> {
 /// # Errors
 /// Any [`GenError`] of generation or reading.
 pub fn check_corpus(specs: &Path, out: &Path) -> Result<Vec<String>, GenError> {
+    check_corpus_with(specs, out, &NoProgress)
+}
+
+/// [`check_corpus`], reporting one unit of `progress` per case regenerated.
+///
+/// # Errors
+/// As [`check_corpus`].
+pub fn check_corpus_with(specs: &Path, out: &Path, progress: &dyn Progress) -> Result<Vec<String>, GenError> {
     let tmp = tempfile::tempdir().map_err(|e| GenError::Io { path: std::env::temp_dir(), source: e })?;
     let inputs = collect_inputs(&[specs.to_path_buf()])?;
-    generate_inputs(&inputs, tmp.path(), &GenOptions::default())?;
+    generate_inputs_with(&inputs, tmp.path(), &GenOptions::default(), progress)?;
     compare_trees(out, tmp.path())
 }

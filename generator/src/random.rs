@@ -226,6 +226,22 @@ pub fn generate_random(
     out: &Path,
     force: bool,
 ) -> Result<Manifest, GenError> {
+    generate_random_with(count, seed, corrupt_ratio, out, force, &vhd_validator::progress::NoProgress)
+}
+
+/// [`generate_random`], reporting one unit of `progress` per case written.
+///
+/// # Errors
+/// As [`generate_random`].
+pub fn generate_random_with(
+    count: usize,
+    seed: u64,
+    corrupt_ratio: f64,
+    out: &Path,
+    force: bool,
+    progress: &dyn vhd_validator::progress::Progress,
+) -> Result<Manifest, GenError> {
+    progress.start(count as u64);
     let mut manifest = Manifest::new(generator_name());
     let ratio = if corrupt_ratio.is_finite() { corrupt_ratio.clamp(0.0, 1.0) } else { 0.0 };
     let threshold = (ratio * 1_000_000.0) as u64;
@@ -255,6 +271,7 @@ pub fn generate_random(
             &opts,
         )?;
         manifest.cases.push(case);
+        progress.advance(1);
     }
     write_manifest(out, &manifest, force)?;
     Ok(manifest)

@@ -1,6 +1,6 @@
 //! Progress of long operations: a small hook the library calls and front ends implement.
 //!
-//! The library never draws anything and never reads the clock: operations that take long
+//! Library operations never draw anything and never read the clock: operations that take long
 //! ([`crate::chain::ChainReader::digest_with`], [`crate::chain::ChainReader::write_raw_with`])
 //! take a `&dyn Progress` and report how much of their work is done; a front end (the
 //! `vhd-validate` progress bar, a corpus generator, a conformance runner) turns that into a
@@ -9,7 +9,10 @@
 //!
 //! Contract: [`Progress::start`] is called once, before any [`Progress::advance`]; the amounts
 //! passed to `advance` add up to at most the total given to `start`, and to exactly that total
-//! when the operation succeeds. Finishing or clearing a display is the front end's business.
+//! when the operation succeeds. Finishing or clearing a display is the front end's business;
+//! [`bar`] is the indicatif bar the front ends of this workspace draw (only on a terminal).
+
+pub mod bar;
 
 /// Receives progress reports from a long operation.
 pub trait Progress {

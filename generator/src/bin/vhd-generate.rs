@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vhd_generator::{corpus, random, schema, GenError, GenOptions};
+use vhd_validator::progress::bar::{hook, Bar};
+use vhd_validator::progress::Progress;
 
 #[derive(Parser)]
 #[command(
@@ -120,13 +122,31 @@ fn write_recipes(out: &std::path::Path, force: bool) -> Result<usize, GenError> 
     Ok(all.len())
 }
 
+/// Clears a progress bar from the terminal, if one is drawn.
+fn clear(bar: Option<Bar>) {
+    if let Some(b) = bar {
+        b.clear();
+    }
+}
+
+/// Runs `f` with a progress bar on stderr (a terminal only) counting cases, then clears it.
+fn with_bar<T>(label: &str, f: impl FnOnce(&dyn Progress) -> T) -> T {
+    let bar = Bar::counter(label);
+    let out = f(hook(&bar));
+    clear(bar);
+    out
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         None => {
             let opts = GenOptions { seed: cli.seed, force: cli.force };
             let Some(out) = cli.out else { return ExitCode::from(2) };
-            let result = corpus::collect_inputs(&cli.inputs).and_then(|i| corpus::generate_inputs(&i, &out, &opts));
+            let bar = Bar::counter("generate");
+            let result = corpus::collect_inputs(&cli.inputs)
+                .and_then(|i| corpus::generate_inputs_with(&i, &out, &opts, hook(&bar)));
+            clear(bar);
             match result {
                 Ok(m) => {
                     println!("{} cases written to {}", m.cases.len(), out.display());
@@ -136,7 +156,10 @@ fn main() -> ExitCode {
             }
         }
         Some(Cmd::Random { count, seed, out, corrupt_ratio, force }) => {
-            match random::generate_random(count, seed, corrupt_ratio, &out, force) {
+            let bar = Bar::counter("random");
+            let result = random::generate_random_with(count, seed, corrupt_ratio, &out, force, hook(&bar));
+            clear(bar);
+            match result {
                 Ok(m) => {
                     println!("{} random cases written to {}", m.cases.len(), out.display());
                     ExitCode::SUCCESS
@@ -144,14 +167,18 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Some(Cmd::Corpus { check: false, specs, out }) => match corpus::rebuild_corpus(&specs, &out) {
-            Ok(m) => {
-                println!("{} cases written to {}", m.cases.len(), out.display());
-                ExitCode::SUCCESS
+        Some(Cmd::Corpus { check: false, specs, out }) => {
+            match with_bar("corpus", |p| corpus::rebuild_corpus_with(&specs, &out, p)) {
+                Ok(m) => {
+                    println!("{} cases written to {}", m.cases.len(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
             }
-            Err(e) => fail(&e),
-        },
-        Some(Cmd::Corpus { check: true, specs, out }) => match corpus::check_corpus(&specs, &out) {
+        }
+        Some(Cmd::Corpus { check: true, specs, out }) => match with_bar("corpus --check", |p| {
+            corpus::check_corpus_with(&specs, &out, p)
+        }) {
             Ok(d) if d.is_empty() => {
                 println!("{} is reproducible from {}", out.display(), specs.display());
                 ExitCode::SUCCESS

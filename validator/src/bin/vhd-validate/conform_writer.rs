@@ -188,13 +188,21 @@ pub fn run(args: Args) -> Outcome {
         ..WriterOptions::default()
     };
     let verbose = args.verbose;
+    // A bar over rows x writers, on a terminal only.
+    let bar = crate::progress::Bar::items("conform-writer", (rows.len() as u64).saturating_mul(ws.len() as u64));
     let mut progress = |name: &str, r: &WriterResult| {
         if verbose {
-            eprintln!("{name}: {} {}: {}", r.id, r.outcome, r.detail);
+            crate::progress::eprintln_above(&bar, &format!("{name}: {} {}: {}", r.id, r.outcome, r.detail));
+        }
+        if let Some(b) = &bar {
+            b.step(&format!("{name} {}", r.id));
         }
     };
-    let run =
-        writer::run_writer(&ws, &rows, &opts, expect.as_ref(), &mut progress).map_err(|e| Fatal::msg(e.to_string()))?;
+    let run = writer::run_writer(&ws, &rows, &opts, expect.as_ref(), &mut progress).map_err(|e| Fatal::msg(e.to_string()));
+    if let Some(b) = bar {
+        b.clear();
+    }
+    let run = run?;
     for i in &run.implementations {
         for u in &i.unused_expectations {
             crate::note(format!("{}: expect entry at line {u} matched no row", i.name));
