@@ -511,7 +511,7 @@ fn plan_image(
     let mut space = Space { taken: Vec::new(), cursor: 0 };
     space.reserve(0, 512);
     space.reserve(header_offset, 1024);
-    space.cursor = round_up(header_offset + 1024, 512).unwrap_or(u64::MAX);
+    space.cursor = round_up(header_offset.saturating_add(1024), 512).unwrap_or(u64::MAX);
     let bat_bytes = padded_bat_bytes(entries);
     if let Some(o) = lay.bat_offset {
         space.reserve(o.0, bat_bytes);
