@@ -461,7 +461,7 @@ fn plan_image(
             sparse: None,
             model,
         };
-        plan.file_len = footer_offset + plan.footer_len();
+        plan.file_len = file_end(footer_offset, plan.footer_len(), &path)?;
         return Ok(plan);
     };
 
@@ -772,8 +772,16 @@ fn plan_image(
         }),
         model,
     };
-    plan.file_len = footer_offset + plan.footer_len();
+    plan.file_len = file_end(footer_offset, plan.footer_len(), &path)?;
     Ok(plan)
+}
+
+/// The file length: the trailing footer's offset plus its length, refused when it passes 2^64
+/// bytes (a scenario can place the footer anywhere).
+fn file_end(footer_offset: u64, footer_len: u64, path: &str) -> Result<u64, GenError> {
+    footer_offset
+        .checked_add(footer_len)
+        .ok_or_else(|| invalid(&format!("{path}.layout"), "the trailing footer would end past 2^64 bytes"))
 }
 
 /// Writes `bytes` at `offset`, skipping all-zero 4 KiB runs (they stay holes).
