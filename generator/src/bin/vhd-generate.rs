@@ -122,19 +122,10 @@ fn write_recipes(out: &std::path::Path, force: bool) -> Result<usize, GenError> 
     Ok(all.len())
 }
 
-/// Clears a progress bar from the terminal, if one is drawn.
-fn clear(bar: Option<Bar>) {
-    if let Some(b) = bar {
-        b.clear();
-    }
-}
-
-/// Runs `f` with a progress bar on stderr (a terminal only) counting cases, then clears it.
+/// Runs `f` with a progress bar on stderr (a terminal only) counting cases; the bar is cleared
+/// when `f` returns.
 fn with_bar<T>(label: &str, f: impl FnOnce(&dyn Progress) -> T) -> T {
-    let bar = Bar::counter(label);
-    let out = f(hook(&bar));
-    clear(bar);
-    out
+    f(hook(&Bar::counter(label)))
 }
 
 fn main() -> ExitCode {
@@ -143,10 +134,8 @@ fn main() -> ExitCode {
         None => {
             let opts = GenOptions { seed: cli.seed, force: cli.force };
             let Some(out) = cli.out else { return ExitCode::from(2) };
-            let bar = Bar::counter("generate");
             let result = corpus::collect_inputs(&cli.inputs)
-                .and_then(|i| corpus::generate_inputs_with(&i, &out, &opts, hook(&bar)));
-            clear(bar);
+                .and_then(|i| with_bar("generate", |p| corpus::generate_inputs_with(&i, &out, &opts, p)));
             match result {
                 Ok(m) => {
                     println!("{} cases written to {}", m.cases.len(), out.display());
@@ -156,9 +145,8 @@ fn main() -> ExitCode {
             }
         }
         Some(Cmd::Random { count, seed, out, corrupt_ratio, force }) => {
-            let bar = Bar::counter("random");
-            let result = random::generate_random_with(count, seed, corrupt_ratio, &out, force, hook(&bar));
-            clear(bar);
+            let result =
+                with_bar("random", |p| random::generate_random_with(count, seed, corrupt_ratio, &out, force, p));
             match result {
                 Ok(m) => {
                     println!("{} random cases written to {}", m.cases.len(), out.display());

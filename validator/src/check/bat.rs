@@ -8,8 +8,8 @@
 //!
 //! Findings about one entry are located at the entry itself (`bat[n]`, 4 bytes at
 //! `table offset + 4n`); the message gives the block's byte range. Per-entry rules list at most
-//! [`super::CheckOptions::max_listed`] findings each (default 100) and then one summary finding with the count left out, so a
-//! hostile BAT cannot flood the report. Blocks that end past the end of the file are reported
+//! [`super::CheckOptions::max_listed`] findings each (default 100) and then one summary finding
+//! with the count left out, so a hostile BAT cannot flood the report. Blocks that end past the end of the file are reported
 //! by the file family (`FILE-TRUNCATED`), not here.
 
 use super::{Capped, Ctx, Region};
@@ -174,10 +174,10 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
             });
         }
     }
-    overflow.finish(ctx, table_offset, "bat", "blocks past sector 2^32");
-    bounds.finish(ctx, table_offset, "bat", "blocks overlapping the trailing footer");
-    meta.finish(ctx, table_offset, "bat", "blocks overlapping metadata");
-    beyond.finish(ctx, table_offset, "bat", "allocated entries past the current size");
+    overflow.finish(ctx, "blocks past sector 2^32");
+    bounds.finish(ctx, "blocks overlapping the trailing footer");
+    meta.finish(ctx, "blocks overlapping metadata");
+    beyond.finish(ctx, "allocated entries past the current size");
 }
 
 /// BAT-BLOCK-OVERLAP: every pair of allocated blocks whose spans share a sector, once per pair.
@@ -234,7 +234,7 @@ fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc
         }
         pairs.skip((earlier.len() - listed) as u64);
     }
-    pairs.finish(ctx, table_offset, "bat", "overlapping block pairs");
+    pairs.finish(ctx, "overlapping block pairs");
 }
 
 /// BAT-BLOCK-UNALIGNED-GRID: one finding when some allocated block does not start at

@@ -10,9 +10,9 @@
 //! one bitmap (at most 1 MiB) plus one data buffer of [`DATA_CHUNK`] bytes.
 //!
 //! Each rule reports at most one finding per block, giving the number of sectors concerned and
-//! the first of them, and lists at most [`super::CheckOptions::max_listed`] blocks per image: the rest are
-//! counted in one summary finding at the BAT, so a hostile image with a million allocated blocks
-//! cannot flood the report.
+//! the first of them, and lists at most [`super::CheckOptions::max_listed`] blocks per image:
+//! the rest are counted in one summary finding at the BAT, so a hostile image with a million
+//! allocated blocks cannot flood the report.
 
 use super::{Capped, Ctx};
 use crate::finding::Finding;
@@ -190,11 +190,10 @@ pub(super) fn check(ctx: &mut Ctx) {
             check_clear_sectors(ctx, clear, kind, g, n, start, &bitmap, &mut data);
         }
     }
-    let table_offset = layout.header.as_ref().map_or(0, |(_, h)| h.table_offset);
-    empty.finish(ctx, table_offset, "bat", "allocated blocks with an empty sector bitmap");
-    padding.finish(ctx, table_offset, "bat", "blocks with bits set in the sector bitmap's padding");
+    empty.finish(ctx, "allocated blocks with an empty sector bitmap");
+    padding.finish(ctx, "blocks with bits set in the sector bitmap's padding");
     if let Some(clear) = clear {
-        clear.finish(ctx, table_offset, "bat", "blocks with non-zero data under clear sector bitmap bits");
+        clear.finish(ctx, "blocks with non-zero data under clear sector bitmap bits");
     }
 }
 

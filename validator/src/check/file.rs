@@ -203,7 +203,7 @@ fn truncated(ctx: &mut Ctx) {
             .actual(end)
         });
     }
-    capped.finish(ctx, h.table_offset, "bat", &format!("allocated blocks end past the end of the file ({size} bytes)"));
+    capped.finish(ctx, &format!("allocated blocks end past the end of the file ({size} bytes)"));
 }
 
 /// FILE-GAP-BEFORE-FOOTER: unused bytes between the end of data and the trailing footer.

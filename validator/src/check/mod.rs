@@ -339,15 +339,17 @@ impl Capped {
         self.count = self.count.saturating_add(k);
     }
 
-    /// Pushes the summary finding (at byte `offset`, structure `path`) when some were left out.
-    pub(super) fn finish(self, ctx: &mut Ctx, offset: u64, path: &str, what: &str) {
+    /// Pushes the summary finding, located at the BAT (the dynamic disk header's table offset,
+    /// path `bat`), when some were left out.
+    pub(super) fn finish(self, ctx: &mut Ctx, what: &str) {
         if self.count > self.cap {
             let more = self.count - self.cap;
+            let table_offset = ctx.layout.header.as_ref().map_or(0, |(_, h)| h.table_offset);
             ctx.report(
                 self.code,
-                offset,
+                table_offset,
                 0,
-                path,
+                "bat",
                 format!("{} {what} in all; {more} more not listed individually", self.count),
             );
         }

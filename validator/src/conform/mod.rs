@@ -799,6 +799,16 @@ fn run_case(adapter: &Adapter, case: &Case, root: &Path, timeout: Duration) -> R
     exec::run(&inv).map_err(|source| ConformError::Exec { implementation: adapter.name.clone(), source })
 }
 
+/// The cases of `manifest` whose id matches one of the `--case` glob `patterns` (every case when
+/// there are none), in manifest order.
+pub fn selected_cases<'a>(manifest: &'a Manifest, patterns: &[String]) -> Vec<&'a Case> {
+    manifest
+        .cases
+        .iter()
+        .filter(|c| patterns.is_empty() || patterns.iter().any(|p| expect::glob_match(p, &c.id)))
+        .collect()
+}
+
 /// Runs reader conformance: every selected case of `manifest` (whose directory is `dir`) with
 /// every adapter, in order, each case in a fresh copy of its files. `progress` is called after
 /// each case.
@@ -814,11 +824,7 @@ pub fn run_reader(
     expect: Option<&ExpectFile>,
     progress: &mut dyn FnMut(&str, &CaseResult),
 ) -> Result<ReaderRun, ConformError> {
-    let selected: Vec<&Case> = manifest
-        .cases
-        .iter()
-        .filter(|c| opts.cases.is_empty() || opts.cases.iter().any(|p| expect::glob_match(p, &c.id)))
-        .collect();
+    let selected = selected_cases(manifest, &opts.cases);
     if selected.is_empty() && !manifest.cases.is_empty() {
         return Err(ConformError::NoCase(opts.cases.join(", ")));
     }

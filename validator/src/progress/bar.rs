@@ -12,32 +12,23 @@ use std::io::IsTerminal;
 /// second).
 pub const MIN_BYTES: u64 = 256 << 20;
 
-/// A bar counting bytes of a virtual disk.
+/// A bar on stderr, cleared from the terminal when dropped (also on an early return).
 pub struct Bar(ProgressBar);
 
-impl Bar {
-    /// A bar labelled `label` for `total` bytes, or `None` when stderr is not a terminal or
-    /// `total` is below [`MIN_BYTES`].
-    pub fn bytes(label: &str, total: u64) -> Option<Bar> {
-        if total < MIN_BYTES || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        let style =
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
-                .map_or_else(|_| ProgressStyle::default_bar(), |s| s.progress_chars("=> "));
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
-            .with_style(style)
-            .with_message(label.to_string());
-        Some(Bar(bar))
-    }
+/// Template of the byte bars.
+const BYTES: &str = "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}";
 
-    /// A bar labelled `label` counting `total` items (cases), or `None` when stderr is not a
-    /// terminal or there is nothing to count.
-    pub fn items(label: &str, total: u64) -> Option<Bar> {
-        if total == 0 || !std::io::stderr().is_terminal() {
+/// Template of the item (case) bars; `{prefix}` is the item [`Bar::step`] names.
+const ITEMS: &str = "{msg} [{bar:30}] {pos}/{len} eta {eta} {prefix}";
+
+impl Bar {
+    /// A bar labelled `label` for `total` units in `template`, or `None` when stderr is not a
+    /// terminal.
+    fn new(label: &str, total: u64, template: &str) -> Option<Bar> {
+        if !std::io::stderr().is_terminal() {
             return None;
         }
-        let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} eta {eta} {prefix}")
+        let style = ProgressStyle::with_template(template)
             .map_or_else(|_| ProgressStyle::default_bar(), |s| s.progress_chars("=> "));
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
             .with_style(style)
@@ -45,12 +36,28 @@ impl Bar {
         Some(Bar(bar))
     }
 
+    /// A bar labelled `label` for `total` bytes of a virtual disk, or `None` when stderr is not
+    /// a terminal or `total` is below [`MIN_BYTES`].
+    pub fn bytes(label: &str, total: u64) -> Option<Bar> {
+        if total < MIN_BYTES {
+            return None;
+        }
+        Bar::new(label, total, BYTES)
+    }
+
+    /// A bar labelled `label` counting `total` items (cases), or `None` when stderr is not a
+    /// terminal or there is nothing to count.
+    pub fn items(label: &str, total: u64) -> Option<Bar> {
+        if total == 0 {
+            return None;
+        }
+        Bar::new(label, total, ITEMS)
+    }
+
     /// A bar labelled `label` counting items whose number the operation gives through
     /// [`Progress::start`], or `None` when stderr is not a terminal.
     pub fn counter(label: &str) -> Option<Bar> {
-        let bar = Bar::items(label, 1)?;
-        bar.0.set_length(0);
-        Some(bar)
+        Bar::new(label, 0, ITEMS)
     }
 
     /// Counts one more item done, `what` (e.g. the case id) shown beside the bar.
@@ -63,9 +70,10 @@ impl Bar {
     pub fn println(&self, line: &str) {
         self.0.println(line);
     }
+}
 
-    /// Removes the bar from the terminal.
-    pub fn clear(self) {
+impl Drop for Bar {
+    fn drop(&mut self) {
         self.0.finish_and_clear();
     }
 }

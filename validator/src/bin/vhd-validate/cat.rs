@@ -102,9 +102,7 @@ pub fn run(args: Args) -> Outcome {
     .map_err(|e| Fatal::msg(format!("cannot create {}: {e}", out_path.display())))?;
     let bar = progress::Bar::bytes(&args.image.display().to_string(), reader.size());
     let written = reader.write_raw_with(&mut file, progress::hook(&bar));
-    if let Some(b) = bar {
-        b.clear();
-    }
+    drop(bar);
     if let Err(e) = written.and_then(|()| file.sync_all().map_err(Into::into)) {
         drop(file);
         let _ = std::fs::remove_file(out_path);

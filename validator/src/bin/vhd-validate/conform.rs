@@ -240,12 +240,8 @@ pub fn run(args: Args) -> Outcome {
     };
     let verbose = args.verbose;
     // A bar over cases x implementations, on a terminal only.
-    let selected = manifest
-        .cases
-        .iter()
-        .filter(|c| opts.cases.is_empty() || opts.cases.iter().any(|p| conform::expect::glob_match(p, &c.id)))
-        .count();
-    let bar = crate::progress::Bar::items("conform", (selected as u64).saturating_mul(adapters.len() as u64));
+    let selected = conform::selected_cases(&manifest, &opts.cases).len() as u64;
+    let bar = crate::progress::Bar::items("conform", selected.saturating_mul(adapters.len() as u64));
     let mut progress = |name: &str, r: &CaseResult| {
         if verbose {
             crate::progress::eprintln_above(&bar, &format!("{name}: {} {}: {}", r.case, r.outcome, r.detail));
@@ -255,11 +251,8 @@ pub fn run(args: Args) -> Outcome {
         }
     };
     let run = conform::run_reader(&args.corpus, &manifest, &adapters, &opts, expect.as_ref(), &mut progress)
-        .map_err(|e| Fatal::msg(e.to_string()));
-    if let Some(b) = bar {
-        b.clear();
-    }
-    let run = run?;
+        .map_err(|e| Fatal::msg(e.to_string()))?;
+    drop(bar);
     for i in &run.implementations {
         for u in &i.unused_expectations {
             note(format!("{}: expect entry at line {u} matched no case", i.name));

@@ -198,11 +198,9 @@ pub fn run(args: Args) -> Outcome {
             b.step(&format!("{name} {}", r.id));
         }
     };
-    let run = writer::run_writer(&ws, &rows, &opts, expect.as_ref(), &mut progress).map_err(|e| Fatal::msg(e.to_string()));
-    if let Some(b) = bar {
-        b.clear();
-    }
-    let run = run?;
+    let run =
+        writer::run_writer(&ws, &rows, &opts, expect.as_ref(), &mut progress).map_err(|e| Fatal::msg(e.to_string()))?;
+    drop(bar);
     for i in &run.implementations {
         for u in &i.unused_expectations {
             crate::note(format!("{}: expect entry at line {u} matched no row", i.name));

@@ -50,9 +50,7 @@ pub fn run(args: Args) -> Outcome {
             // 1 GiB/s, and a 2040 GiB disk hashes all its zeros).
             let bar = progress::Bar::bytes(&image.display().to_string(), r.size());
             let sum = r.digest_with(progress::hook(&bar));
-            if let Some(b) = bar {
-                b.clear();
-            }
+            drop(bar);
             Ok((sum?, r.size()))
         });
         match result {
