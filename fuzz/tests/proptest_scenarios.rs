@@ -118,6 +118,8 @@ fn valid_scenario() -> impl Strategy<Value = Scenario> {
                 seed,
                 expect_findings: Vec::new(),
                 check: None,
+                exposes: Vec::new(),
+                reference_reading: false,
                 image: chain.expect("at least one level"),
                 mutations: Vec::new(),
             };

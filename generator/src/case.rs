@@ -214,11 +214,28 @@ pub fn generate_case(
     let models: Vec<model::ImageModel> = levels.iter().map(|l| l.plan.model.clone()).collect();
     let size = models.first().map_or(0, |m| m.size);
     let content_known = !s.mutations.iter().any(|m| m.alters_content());
-    let digest = if content_known && verdict.get(Profile::Compat.as_str()) != Some(&Verdict::Reject) {
-        Some(crate::values::to_hex(&model::digest(&model::content(&models), size)))
-    } else {
-        None
-    };
+    let model_digest = || crate::values::to_hex(&model::digest(&model::content(&models), size));
+    // A case rejected only for a chain depth limit of its own (`check.max_depth`) may be read:
+    // its disk is defined, so it carries its digest.
+    let depth_only = s.check.as_ref().is_some_and(|c| c.max_depth.is_some())
+        && codes.iter().filter(|c| c.rule().strict == vhd_validator::rules::Severity::Error).eq([&Code::ChainDepth]);
+    let compat_rejects = verdict.get(Profile::Compat.as_str()) == Some(&Verdict::Reject);
+    let digest = (content_known && (!compat_rejects || depth_only)).then(model_digest);
+    if s.reference_reading && !(content_known && compat_rejects) {
+        return Err(invalid(
+            "reference_reading",
+            "needs a case the compat profile rejects and no mutation that alters the content",
+        ));
+    }
+    let reference = (s.reference_reading && digest.is_none()).then(model_digest);
+    for f in &s.exposes {
+        if !vhd_validator::faults::is_known(f) {
+            return Err(invalid("exposes", format!("{f:?} is not a known fault id (vhd_validator::faults)")));
+        }
+    }
+    let mut exposes = s.exposes.clone();
+    exposes.sort();
+    exposes.dedup();
     let join = |name: &str| if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
     let chain: Vec<String> = levels.iter().filter(|l| !l.deleted).map(|l| join(&l.name)).collect();
     let mut files = Vec::new();
@@ -243,6 +260,8 @@ pub fn generate_case(
         expected_codes: codes.iter().map(|c| c.as_str().to_string()).collect(),
         verdict,
         virtual_disk_sha256: digest,
+        reference_sha256: reference,
+        exposes,
         check: s.check.as_ref().and_then(|c| c.max_depth).map(|d| CaseCheck { max_depth: Some(d) }),
     })
 }

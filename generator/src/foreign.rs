@@ -146,6 +146,8 @@ pub fn generate_foreign(yaml: &Path, default_id: &str, out: &Path, opts: &GenOpt
         expected_codes: codes.iter().map(|c| c.as_str().to_string()).collect(),
         verdict,
         virtual_disk_sha256: if accepted { f.virtual_disk_sha256.clone() } else { None },
+        reference_sha256: None,
+        exposes: Vec::new(),
         check: None,
     })
 }

@@ -12,6 +12,7 @@
 //! - [`schema`]: the JSON Schemas of the scenario and manifest formats.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod case;
 pub mod corpus;
 pub mod error;

@@ -192,6 +192,8 @@ pub fn random_valid(r: &mut ChaCha8Rng, seed: u64) -> Scenario {
         seed,
         expect_findings: Vec::new(),
         check: None,
+        exposes: Vec::new(),
+        reference_reading: false,
         image,
         mutations: Vec::new(),
     };

@@ -48,6 +48,15 @@ pub struct Scenario {
     /// Check options the case must be validated with (recorded in the manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckSpec>,
+    /// Ids of the known faults of other implementations the case exposes
+    /// (`vhd_validator::faults::FAULTS`); copied, sorted, to the manifest's `exposes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposes: Vec<String>,
+    /// For a case some profile rejects: the content model is the reading a lenient reader that
+    /// accepts the case must return (the manifest's `reference_sha256`). Needs a content the
+    /// model follows (no mutation that alters it).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reference_reading: bool,
     /// The main image (for a differencing disk: the child; its parents nest under `parent`).
     pub image: Image,
     /// Corruptions applied in order after every image of the chain is laid out.

@@ -82,6 +82,63 @@ fn every_byte_triggerable_rule_is_expected_by_a_case() {
     }
 }
 
+/// Every known fault (vhd_validator::faults) has its case in the corpus, labelled with the
+/// fault in `exposes`; a row in docs/CONFORMANCE.md's "Known faults" table; and every expect
+/// entry of docs/conformance/readers.expect for a case that exposes faults gives a fault id
+/// first in its reason. Every `exposes` label is a known fault.
+#[test]
+fn every_known_fault_has_a_case_a_docs_row_and_named_expectations() {
+    let m = manifest();
+    let docs = std::fs::read_to_string(repo().join("docs/CONFORMANCE.md")).unwrap();
+    let table = docs.split("\n## Known faults\n").nth(1).expect("docs/CONFORMANCE.md has a Known faults section");
+    for f in vhd_validator::faults::FAULTS {
+        let case = m.cases.iter().find(|c| c.id == f.case).unwrap_or_else(|| panic!("{}: no case {}", f.id, f.case));
+        assert!(case.exposes.iter().any(|e| e == f.id), "{}: case {} does not list it in exposes", f.id, f.case);
+        assert!(
+            table.lines().any(|l| l.starts_with(&format!("| `{}` |", f.id)) && l.contains(f.case)),
+            "{}: no row in docs/CONFORMANCE.md's Known faults table",
+            f.id
+        );
+    }
+    for c in &m.cases {
+        for e in &c.exposes {
+            assert!(vhd_validator::faults::is_known(e), "{}: exposes unknown fault {e}", c.id);
+        }
+    }
+    // In the committed reader results, the implementations a fault was found in fail its case,
+    // and their expect line's reason starts with the fault id.
+    let expect = std::fs::read_to_string(repo().join("docs/conformance/readers.expect")).unwrap();
+    let mut section = String::new();
+    let mut named: Vec<(String, String, String)> = Vec::new(); // (implementation, case, first word)
+    for line in expect.lines().map(str::trim).filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.to_string();
+            continue;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(case), Some(first)) = (w.first(), w.get(2)) {
+            named.push((section.clone(), case.to_string(), first.to_string()));
+        }
+    }
+    for f in vhd_validator::faults::FAULTS {
+        for imp in f.found_in.iter().filter(|i| expect.contains(&format!("[{i}]"))) {
+            assert!(
+                named.iter().any(|(s, c, w)| s == imp && c == f.case && *w == format!("{}:", f.id)),
+                "readers.expect [{imp}] has no line for {} whose reason starts with `{}:`",
+                f.case,
+                f.id
+            );
+        }
+    }
+    for (s, c, w) in &named {
+        if let Some(id) = w.strip_suffix(':').filter(|id| id.contains('-') && !id.contains(' ')) {
+            if m.cases.iter().any(|k| k.id == *c && !k.exposes.is_empty()) {
+                assert!(vhd_validator::faults::is_known(id), "readers.expect [{s}] {c}: {id} is not a known fault id");
+            }
+        }
+    }
+}
+
 #[test]
 fn corpus_verifies() {
     let summary = verify_corpus(&corpus_dir(), &CheckOptions::default());
@@ -168,6 +225,9 @@ const KNOWN: &[(&str, Reader, Known)] = &[
     // id; the all-zero one (blktap's raw-parent mark) does not.
     ("differencing/chain/parent-uuid-null", Libvhdi, Refuses),
     ("differencing/chain/parent-uuid-null", SevenZip, Refuses),
+    // 7-Zip finds a parent by the W2ru locator and the parent name, never by W2ku (known fault
+    // w2ku-locator-ignored).
+    ("differencing/locator/w2ku-only-resolves", SevenZip, Refuses),
     // A child larger than its parent: both fail reading past the parent's end.
     ("differencing/chain/size-child-larger", Libvhdi, Refuses),
     ("differencing/chain/size-child-larger", SevenZip, Refuses),

@@ -15,6 +15,7 @@
 pub mod chain;
 pub mod check;
 pub mod conform;
+pub mod faults;
 pub mod finding;
 pub mod format;
 pub mod fuzzing;

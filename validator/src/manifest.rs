@@ -152,6 +152,16 @@ pub struct Case {
     /// present when some profile does not reject the case and the content is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_disk_sha256: Option<String>,
+    /// For a case some profile rejects: the SHA-256 (lower-case hex) of the reading a lenient
+    /// reader that accepts it must return, when the bytes define one (e.g. the data of a dynamic
+    /// disk whose only fault is a header checksum). A reader that accepts the case and reads
+    /// other bytes is `accepted-misread` in conformance runs, worse than `accepted-corrupt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_sha256: Option<String>,
+    /// Ids of the known faults of other implementations the case exposes
+    /// ([`crate::faults::FAULTS`]), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposes: Vec<String>,
     /// Check options the case must be validated with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CaseCheck>,
@@ -446,6 +456,8 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
         }
     }
     if let Some(want) = &case.virtual_disk_sha256 {
+        // The disk is defined whatever the case's own depth limit (a policy, not the bytes).
+        opts.max_depth = base.max_depth;
         match ChainReader::open(&image, &opts).and_then(|reader| reader.digest()) {
             Ok(d) if hex(&d) == *want => {}
             Ok(d) => r.digest_mismatch = Some(format!("expected {want}, reader gives {}", hex(&d))),
@@ -513,6 +525,8 @@ mod tests {
             expected_codes: vec![],
             verdict: [("strict".to_string(), Verdict::Accept)].into_iter().collect(),
             virtual_disk_sha256: None,
+            reference_sha256: None,
+            exposes: vec![],
             check: None,
         });
         let json = m.to_json();

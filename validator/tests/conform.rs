@@ -84,6 +84,8 @@ fn add_case(
         expected_codes: expected_codes.unwrap_or(codes),
         verdict,
         virtual_disk_sha256: raw.map(sha_hex),
+        reference_sha256: None,
+        exposes: vec![],
         check: None,
     });
 }
@@ -159,9 +161,23 @@ fn corpus() -> tempfile::TempDir {
         None,
     );
 
-    let mut broken = build::fixed(1 << 20, build::uuid(5), ts, 8, |_| true).bytes;
+    let broken_disk = build::fixed(1 << 20, build::uuid(5), ts, 8, |_| true);
+    let mut broken = broken_disk.bytes.clone();
     build::edit_footer(&mut broken, false, false, |f| f.checksum ^= 1);
-    add_case(root, &mut m, "footer/checksum", &["corrupt", "fixed"], &[("disk.vhd", &broken)], None, None);
+    let reference = broken_disk.data.clone();
+    add_case(
+        root,
+        &mut m,
+        "footer/checksum",
+        &["corrupt", "fixed"],
+        &[("disk.vhd", &broken), ("reference.raw", &reference)],
+        None,
+        None,
+    );
+    // A lenient reader that accepts the bad checksum must still read the data.
+    if let Some(c) = m.cases.iter_mut().find(|c| c.id == "footer/checksum") {
+        c.reference_sha256 = Some(sha_hex(&reference));
+    }
 
     m.cases.sort_by(|a, b| a.id.cmp(&b.id));
     std::fs::write(root.join("manifest.json"), m.to_json()).unwrap();
@@ -196,6 +212,29 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 const COPY: &str = "cp {dir}/virtual.raw {out}";
 
+/// The start of a shell script that reads the sanity pass's case (`valid/fixed`, the plainest
+/// valid case of the test corpus) correctly and goes on with the rest of the script otherwise.
+const SANE: &str = r#"[ "$VHD_CASE" = valid/fixed ] && exec cp "$VHD_DIR/virtual.raw" "$VHD_OUT";"#;
+
+/// `sh -c 'SANE BODY' {image}`.
+fn sane(body: &str) -> String {
+    format!("sh -c '{SANE} {body}' {{image}}")
+}
+
+/// Runs `conform` with `args` on `corpus`, expecting it to stop (exit 2); returns its messages.
+fn conform_stops(corpus: &Path, args: &[&str]) -> String {
+    let out = bin().arg("conform").arg(corpus).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} must stop the run: {err}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("PASS"), "{args:?}");
+    err
+}
+
 #[test]
 fn the_test_corpus_verifies() {
     let c = corpus();
@@ -224,7 +263,8 @@ fn a_correct_implementation_passes_everything() {
     let imp = &doc["implementations"][0];
     assert_eq!(imp["name"], "copier");
     assert_eq!(imp["command"], COPY);
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["format_version"], 2);
+    assert_eq!(imp["sanity_case"], "valid/fixed");
     assert_eq!(doc["kind"], "reader");
     assert_eq!(doc["corpus"]["cases"], 4);
     assert_eq!(imp["summary"]["outcomes"]["pass"], 4);
@@ -236,34 +276,46 @@ fn a_correct_implementation_passes_everything() {
     let fixed = imp["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/fixed").unwrap();
     assert_eq!(fixed["raw"]["exit_code"], 0);
     assert_eq!(fixed["raw"]["output"]["size"], 1 << 20);
+    assert_eq!(fixed["expected_size"], 1 << 20);
+    assert_eq!(fixed["expected_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(broken["expected_sha256"].as_str().unwrap().len(), 64, "the reference reading of a case to refuse");
 }
 
 #[test]
 fn every_failing_outcome_is_detected() {
     let c = corpus();
     let p = c.path();
-    // Crash: killed by SIGSEGV.
-    let (code, doc) = conform_json(p, &["--cmd", "sh -c 'kill -SEGV $$' {image}"]);
+    // Crash: killed by SIGSEGV (the process itself: a signal).
+    let (code, doc) = conform_json(p, &["--cmd", &sane("kill -SEGV $$")]);
     assert_eq!(code, 1);
-    assert!(outcomes(&doc).values().all(|o| o == "crash"), "{:?}", outcomes(&doc));
+    let o = outcomes(&doc);
+    assert_eq!(o.values().filter(|o| *o == "crash").count(), 3, "{o:?}");
     let r0 = &doc["implementations"][0]["results"][0];
     assert_eq!(r0["raw"]["signal"], 11);
     assert_eq!(r0["behaviour"], "crashed");
 
     // Timeout: sleeps past a short limit; the whole run stays short.
     let t0 = std::time::Instant::now();
-    let (code, doc) = conform_json(p, &["--cmd", "sh -c 'sleep 20' {image}", "--timeout", "0.3", "--case", "valid/*"]);
+    let (code, doc) = conform_json(
+        p,
+        &["--cmd", &sane("sleep 20"), "--timeout", "0.3", "--timeout-per-gib", "0", "--case", "valid/*"],
+    );
     assert_eq!(code, 1);
-    assert_eq!(outcomes(&doc), map(&[("valid/dynamic", "timeout"), ("valid/fixed", "timeout")]));
+    assert_eq!(outcomes(&doc), map(&[("valid/dynamic", "timeout"), ("valid/fixed", "pass")]));
     assert!(t0.elapsed() < std::time::Duration::from_secs(15), "time limit not enforced");
     assert_eq!(doc["timeout_ms"], 300);
     assert_eq!(doc["corpus"]["selected"], 2);
 
-    // Wrong bytes: right size, every byte plus one; the corrupt case's missing raw file makes
-    // the command fail, which is the right answer there.
+    // Wrong bytes: right size, every byte plus one; the corrupt case has no raw file, so the
+    // command refuses it (exit 1), which is the right answer there.
     let (code, doc) = conform_json(
         p,
-        &["--cmd", r#"sh -c 'tr "\000-\377" "\001-\377\000" < "$VHD_DIR/virtual.raw" > "$VHD_OUT"' {image}"#],
+        &[
+            "--cmd",
+            &sane(
+                r#"[ -f "$VHD_DIR/virtual.raw" ] || exit 1; tr "\000-\377" "\001-\377\000" < "$VHD_DIR/virtual.raw" > "$VHD_OUT""#,
+            ),
+        ],
     );
     assert_eq!(code, 1);
     assert_eq!(
@@ -272,35 +324,48 @@ fn every_failing_outcome_is_detected() {
             ("differencing/two-levels", "wrong-bytes"),
             ("footer/checksum", "pass"),
             ("valid/dynamic", "wrong-bytes"),
-            ("valid/fixed", "wrong-bytes"),
+            ("valid/fixed", "pass"),
         ])
     );
     let r =
-        doc["implementations"][0]["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/fixed").unwrap();
+        doc["implementations"][0]["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/dynamic").unwrap();
     assert_eq!(r["first_difference"], 0, "the reference reader locates the first differing byte");
 
     // Wrong size: the first 1000 bytes only, on standard output (no {out}).
-    let (code, doc) = conform_json(p, &["--cmd", "head -c 1000 {dir}/virtual.raw"]);
+    let head = r#"sh -c '[ "$VHD_CASE" = valid/fixed ] && exec cat "$VHD_DIR/virtual.raw"; head -c 1000 "$VHD_DIR/virtual.raw"' {image}"#;
+    let (code, doc) = conform_json(p, &["--cmd", head]);
     assert_eq!(code, 1);
     let o = outcomes(&doc);
-    assert_eq!(o["valid/fixed"], "wrong-size");
-    assert_eq!(o["footer/checksum"], "pass", "head fails on the missing raw file");
+    assert_eq!(o["valid/dynamic"], "wrong-size");
+    assert_eq!(o["footer/checksum"], "pass", "head fails (exit 1) on the missing raw file");
     let r =
-        doc["implementations"][0]["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/fixed").unwrap();
+        doc["implementations"][0]["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/dynamic").unwrap();
     assert_eq!(r["first_difference"], 1000, "the result is a correct prefix");
     assert_eq!(doc["implementations"][0]["stdout_is_output"], true);
 
-    // Accepted corrupt: writes something for every case, including the broken one.
-    let (code, doc) = conform_json(
-        p,
-        &["--cmd", r#"sh -c 'cp "$VHD_DIR/virtual.raw" "$VHD_OUT" 2>/dev/null || : > "$VHD_OUT"' {image}"#],
-    );
+    // Accepted corrupt: reads the broken case as its reference reading.
+    let lenient = sane(r#"cp "$VHD_DIR/virtual.raw" "$VHD_OUT" 2>/dev/null || cp "$VHD_DIR/reference.raw" "$VHD_OUT""#);
+    let (code, doc) = conform_json(p, &["--cmd", &lenient]);
     assert_eq!(code, 1);
     assert_eq!(outcomes(&doc)["footer/checksum"], "accepted-corrupt");
-    assert_eq!(outcomes(&doc)["valid/fixed"], "pass");
+    assert_eq!(outcomes(&doc)["valid/dynamic"], "pass");
 
-    // Rejected valid: refuses everything.
-    let (code, doc) = conform_json(p, &["--cmd", "false {image}"]);
+    // Accepted misread: reads the broken case, wrongly (zeros instead of its data).
+    let misreader =
+        sane(r#"cp "$VHD_DIR/virtual.raw" "$VHD_OUT" 2>/dev/null || head -c 1048576 /dev/zero > "$VHD_OUT""#);
+    let (code, doc) = conform_json(p, &["--cmd", &misreader]);
+    assert_eq!(code, 1);
+    assert_eq!(outcomes(&doc)["footer/checksum"], "accepted-misread");
+    let r = doc["implementations"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["case"] == "footer/checksum")
+        .unwrap();
+    assert!(r["detail"].as_str().unwrap().contains("wrongly"), "{r:#}");
+
+    // Rejected valid: refuses everything but the sanity pass's case.
+    let (code, doc) = conform_json(p, &["--cmd", &sane("exit 1")]);
     assert_eq!(code, 1);
     assert_eq!(
         outcomes(&doc),
@@ -308,9 +373,21 @@ fn every_failing_outcome_is_detected() {
             ("differencing/two-levels", "rejected-valid"),
             ("footer/checksum", "pass"),
             ("valid/dynamic", "rejected-valid"),
-            ("valid/fixed", "rejected-valid"),
+            ("valid/fixed", "pass"),
         ])
     );
+
+    // Unsupported (exit 77): skipped, never a pass; the exit codes can be remapped.
+    let (code, doc) = conform_json(p, &["--cmd", &sane("exit 77")]);
+    assert_eq!(code, 0);
+    let o = outcomes(&doc);
+    assert_eq!(o["footer/checksum"], "skipped");
+    assert_eq!(o["valid/dynamic"], "skipped");
+    let (_, doc) = conform_json(p, &["--cmd", &sane("exit 3"), "--unsupported-exit", "3"]);
+    assert_eq!(outcomes(&doc)["valid/dynamic"], "skipped");
+    let (_, doc) = conform_json(p, &["--cmd", &sane("exit 3"), "--refused-exit", "3"]);
+    assert_eq!(outcomes(&doc)["footer/checksum"], "pass");
+    assert_eq!(outcomes(&doc)["valid/dynamic"], "rejected-valid");
 
     // Skipped: the implementation declares differencing unsupported.
     let (code, doc) = conform_json(p, &["--cmd", COPY, "--unsupported", "differencing"]);
@@ -320,14 +397,90 @@ fn every_failing_outcome_is_detected() {
     assert!(doc["implementations"][0]["results"][0].get("raw").is_none(), "a skipped case is not run");
 }
 
+/// The adapter contract's acceptance: each of these commands makes the run fail loudly (stop
+/// with exit 2, or fail with exit 1) instead of scoring refusals as passes.
+#[test]
+fn the_harness_cannot_be_fooled() {
+    let c = corpus();
+    let p = c.path();
+    // 1. A program that does not exist: the run stops.
+    let err = conform_stops(p, &["--cmd", "/nonexistent/vhd-reader {image} {out}"]);
+    assert!(err.contains("cannot run"), "{err}");
+    conform_stops(p, &["--cmd", "no-such-vhd-reader-on-path {image} {out}"]);
+
+    // 2. A script path that does not resolve from the scratch directory (the command's working
+    //    directory): a correct reader script, given relative to where the user stands.
+    let user = tempfile::tempdir().unwrap();
+    std::fs::write(user.path().join("reader.sh"), "#!/bin/sh\ncp \"$(dirname \"$1\")/virtual.raw\" \"$2\"\n").unwrap();
+    let run_from_user = |args: &[&str]| {
+        let out = bin().current_dir(user.path()).arg("conform").arg(p).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run_from_user(&["--cmd", "sh reader.sh {image} {out}"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("sanity pass failed") && err.contains("harness-error"), "{err}");
+    let (code, err) = run_from_user(&["--cmd", "./reader.sh {image} {out}"]);
+    assert_eq!(code, Some(2), "{err}");
+    // Given by absolute path, the same script passes.
+    let abs = format!("sh {}/reader.sh {{image}} {{out}}", user.path().display());
+    let (code, doc) = conform_json(p, &["--cmd", &abs, "--case", "valid/*"]);
+    assert_eq!(code, 0, "{doc:#}");
+
+    // 3. A wrapper that exits 3 on everything ("unsupported" in its own convention): the run
+    //    stops; exiting 3 on everything but the plainest case, every other case is a harness
+    //    error, never a pass.
+    let err = conform_stops(p, &["--cmd", "sh -c 'exit 3' {image}"]);
+    assert!(err.contains("exit 3"), "{err}");
+    let (code, doc) = conform_json(p, &["--cmd", &sane("exit 3")]);
+    assert_eq!(code, 1);
+    let o = outcomes(&doc);
+    assert_eq!(o.values().filter(|o| *o == "harness-error").count(), 3, "{o:?}");
+    assert_eq!(o["footer/checksum"], "harness-error", "not a pass: exit 3 is not the refused code");
+
+    // 4. A wrapper (a shell that does not exec) whose reader kills itself with SIGSEGV on corrupt
+    //    input: the shell exits 139, a crash.
+    let wrapper = r#"sh -c 'if [ -f "$VHD_DIR/virtual.raw" ]; then cp "$VHD_DIR/virtual.raw" "$VHD_OUT"; else sh -c "kill -SEGV \$\$"; fi' {image}"#;
+    let (code, doc) = conform_json(p, &["--cmd", wrapper]);
+    assert_eq!(code, 1);
+    let r = doc["implementations"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["case"] == "footer/checksum")
+        .unwrap()
+        .clone();
+    assert_eq!(r["outcome"], "crash", "{r:#}");
+    assert_eq!(r["raw"]["exit_code"], 139);
+    assert!(r["detail"].as_str().unwrap().contains("SIGSEGV"), "{r:#}");
+
+    // 5. A reader that writes nothing and exits 0: the run stops (to a file or to standard
+    //    output); past the sanity pass, a harness error on every case.
+    let err = conform_stops(p, &["--cmd", "true {image} {out}"]);
+    assert!(err.contains("no result was written"), "{err}");
+    let err = conform_stops(p, &["--cmd", "true {image}"]);
+    assert!(err.contains("0 bytes were read"), "{err}");
+    let (code, doc) = conform_json(p, &["--cmd", &sane("exit 0")]);
+    assert_eq!(code, 1);
+    let o = outcomes(&doc);
+    assert_eq!(o.values().filter(|o| *o == "harness-error").count(), 3, "{o:?}");
+}
+
+#[test]
+fn versions_of_commands_are_recorded() {
+    let c = corpus();
+    let (_, doc) =
+        conform_json(c.path(), &["--cmd", COPY, "--version-cmd", "echo 'copier 1.2.3'", "--case", "valid/*"]);
+    assert_eq!(doc["implementations"][0]["version"], "copier 1.2.3");
+}
+
 #[test]
 fn success_exit_codes_are_the_adapters() {
     let c = corpus();
-    let t = "sh -c 'cp \"$VHD_DIR/virtual.raw\" \"$VHD_OUT\" && exit 1' {image}";
-    let (_, doc) = conform_json(c.path(), &["--cmd", t, "--case", "valid/fixed"]);
-    assert_eq!(outcomes(&doc)["valid/fixed"], "rejected-valid");
-    let (_, doc) = conform_json(c.path(), &["--cmd", t, "--case", "valid/fixed", "--ok-exit", "0,1"]);
-    assert_eq!(outcomes(&doc)["valid/fixed"], "pass");
+    let t = sane(r#"cp "$VHD_DIR/virtual.raw" "$VHD_OUT" && exit 1"#);
+    let (_, doc) = conform_json(c.path(), &["--cmd", &t, "--case", "valid/dynamic"]);
+    assert_eq!(outcomes(&doc)["valid/dynamic"], "rejected-valid");
+    let (_, doc) = conform_json(c.path(), &["--cmd", &t, "--case", "valid/dynamic", "--ok-exit", "0,1"]);
+    assert_eq!(outcomes(&doc)["valid/dynamic"], "pass");
 }
 
 #[test]
@@ -336,11 +489,12 @@ fn expect_files_turn_failures_into_expected_failures_and_report_passes() {
     let e = c.path().join("expect.txt");
     std::fs::write(
         &e,
-        "# known problems\n[cmd]\nvalid/* rejected-valid  refuses fixed and dynamic disks\ndifferencing/* wrong-bytes  wrong outcome listed\nfooter/checksum fail  listed but passes\nnothing/* fail  matches no case\n[other]\nvalid/fixed fail  another implementation\n",
+        "# known problems\n[cmd]\nvalid/dynamic rejected-valid  refuses dynamic disks\ndifferencing/* wrong-bytes  wrong outcome listed\nfooter/checksum fail  listed but passes\nnothing/* fail  matches no case\n[other]\nvalid/fixed fail  another implementation\n",
     )
     .unwrap();
+    let refuser = sane("exit 1");
     let out = bin()
-        .args(["conform", "--cmd", "false {image}", "--expect"])
+        .args(["conform", "--cmd", &refuser, "--expect"])
         .arg(&e)
         .arg(c.path())
         .args(["--format", "json"])
@@ -362,21 +516,21 @@ fn expect_files_turn_failures_into_expected_failures_and_report_passes() {
             ("differencing/two-levels", "fail"),
             ("footer/checksum", "unexpected-pass"),
             ("valid/dynamic", "expected-failure"),
-            ("valid/fixed", "expected-failure"),
+            ("valid/fixed", "ok"),
         ])
     );
-    let fixed = imp["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/fixed").unwrap();
-    assert_eq!(fixed["expect"]["reason"], "refuses fixed and dynamic disks");
-    assert_eq!(fixed["expect"]["line"], 3);
+    let dynamic = imp["results"].as_array().unwrap().iter().find(|r| r["case"] == "valid/dynamic").unwrap();
+    assert_eq!(dynamic["expect"]["reason"], "refuses dynamic disks");
+    assert_eq!(dynamic["expect"]["line"], 3);
     assert_eq!(imp["unused_expectations"], serde_json::json!(["6: nothing/*"]));
 
     // With only the honest entries, the run passes.
     std::fs::write(
         &e,
-        "[cmd]\nvalid/* rejected-valid  refuses fixed and dynamic disks\ndifferencing/* fail  refuses chains\n",
+        "[cmd]\nvalid/dynamic rejected-valid  refuses dynamic disks\ndifferencing/* fail  refuses chains\n",
     )
     .unwrap();
-    bin().args(["conform", "--cmd", "false {image}", "--expect"]).arg(&e).arg(c.path()).assert().code(0);
+    bin().args(["conform", "--cmd", &refuser, "--expect"]).arg(&e).arg(c.path()).assert().code(0);
 
     // Malformed expect files stop the run.
     std::fs::write(&e, "valid/fixed pass because\n").unwrap();
@@ -391,11 +545,12 @@ fn junit_markdown_and_text_reports() {
     let junit = c.path().join("junit.xml");
     let md = c.path().join("matrix.md");
     let e = c.path().join("expect.txt");
-    std::fs::write(&e, "[crasher]\nvalid/fixed crash  known crash\n").unwrap();
+    std::fs::write(&e, "[crasher]\nvalid/dynamic crash  known crash\n").unwrap();
+    let crasher = sane("echo first line >&2; echo last line >&2; kill -SEGV $$");
     let out = bin()
         .arg("conform")
         .arg(c.path())
-        .args(["--cmd", COPY, "--name", "copier", "--cmd", "sh -c 'kill -SEGV $$' {image}", "--name", "crasher"])
+        .args(["--cmd", COPY, "--name", "copier", "--cmd", &crasher, "--name", "crasher"])
         .args(["--unsupported", "differencing", "--expect"])
         .arg(&e)
         .arg("--junit")
@@ -406,11 +561,11 @@ fn junit_markdown_and_text_reports() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("XFAIL valid/fixed crash"), "{text}");
-    assert!(text.contains("FAIL  valid/dynamic crash"), "{text}");
+    assert!(text.contains("XFAIL valid/dynamic crash"), "{text}");
+    assert!(text.contains("FAIL  footer/checksum crash"), "{text}");
     assert!(text.contains("copier: 4 cases: 3 pass, 1 skipped"), "{text}");
     assert!(
-        text.trim_end().ends_with("result: FAIL (2 failures, 0 unexpected passes over 2 implementations)"),
+        text.trim_end().ends_with("result: FAIL (1 failures, 0 unexpected passes over 2 implementations)"),
         "{text}"
     );
 
@@ -422,21 +577,35 @@ fn junit_markdown_and_text_reports() {
     assert_eq!(copier.test_cases.len(), 4);
     assert_eq!(copier.failures, 0);
     let crasher = &report.test_suites[1];
-    assert_eq!(crasher.failures, 2, "valid/dynamic and footer/checksum crash unexpectedly");
+    assert_eq!(crasher.failures, 1, "footer/checksum crashes unexpectedly");
     assert_eq!(crasher.tests, 4);
-    let fixed = crasher.test_cases.iter().find(|t| t.name.as_str() == "valid/fixed").unwrap();
-    assert!(matches!(fixed.status, quick_junit::TestCaseStatus::Skipped { .. }), "expected failures are skipped");
-    let group = vhd_validator::conform::case_group(
-        Manifest::load(c.path()).unwrap().cases.iter().find(|k| k.id == "valid/fixed").unwrap(),
+    let xfail = crasher.test_cases.iter().find(|t| t.name.as_str() == "valid/dynamic").unwrap();
+    assert!(
+        matches!(xfail.status, quick_junit::TestCaseStatus::Success { .. }),
+        "an expected failure is a passing test case with a property, not a skip"
     );
-    assert_eq!(fixed.classname.as_ref().map(|c| c.as_str().to_string()), Some(format!("crasher.{group}")));
+    let prop = |t: &quick_junit::TestCase, name: &str| {
+        t.properties.iter().find(|p| p.name.as_str() == name).map(|p| p.value.as_str().to_string())
+    };
+    assert_eq!(prop(xfail, "expected-failure").as_deref(), Some("crash: known crash (expect line 2)"));
+    assert_eq!(prop(xfail, "expected-size").as_deref(), Some("4194304"));
+    assert_eq!(prop(xfail, "expected-sha256").map(|s| s.len()), Some(64));
+    let skipped = crasher.test_cases.iter().find(|t| t.name.as_str() == "differencing/two-levels").unwrap();
+    assert!(matches!(skipped.status, quick_junit::TestCaseStatus::Skipped { .. }));
+    let group = vhd_validator::conform::case_group(
+        Manifest::load(c.path()).unwrap().cases.iter().find(|k| k.id == "valid/dynamic").unwrap(),
+    );
+    assert_eq!(xfail.classname.as_ref().map(|c| c.as_str().to_string()), Some(format!("crasher.{group}")));
     assert!(xml.contains("killed by signal 11 (SIGSEGV)"));
+    let failed = crasher.test_cases.iter().find(|t| t.name.as_str() == "footer/checksum").unwrap();
+    let err = failed.system_err.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default();
+    assert!(err.contains("last line"), "the stderr tail: {err}");
 
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("| Case | Rule codes | Expected | copier | crasher |"), "{md}");
     assert!(md.contains("\n## footer\n"), "{md}");
     let row = |id: &str| md.lines().find(|l| l.starts_with(&format!("| `{id}` |"))).unwrap().to_string();
-    assert!(row("valid/fixed").ends_with("| read | pass | *crash* (expected) |"), "{md}");
+    assert!(row("valid/dynamic").ends_with("| read | pass | *crash* (expected) |"), "{md}");
     assert!(row("differencing/two-levels").ends_with("| read | skipped | skipped |"), "{md}");
     assert!(row("footer/checksum").contains("FOOTER-CHECKSUM"), "{md}");
     assert!(row("footer/checksum").ends_with("| reject | pass | **crash** |"), "{md}");
@@ -454,6 +623,9 @@ fn usage_errors_exit_2() {
         vec!["conform", "--cmd", "/nonexistent/reader {image}"],
         vec!["conform", "--cmd", COPY, "--case", "no/such/*"],
         vec!["conform", "--cmd", COPY, "--timeout", "0"],
+        vec!["conform", "--cmd", COPY, "--unsupported", "diferencing"],
+        vec!["conform", "--cmd", COPY, "--ok-exit", "0", "--refused-exit", "0"],
+        vec!["conform", "--cmd", COPY, "--version-cmd", "/nonexistent/reader --version"],
     ] {
         let out = bin().args(&args).arg(c.path()).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -468,13 +640,11 @@ fn usage_errors_exit_2() {
 #[test]
 fn the_corpus_is_not_touched_by_the_implementation() {
     let c = corpus();
-    let before = std::fs::read(c.path().join("valid/fixed/disk.vhd")).unwrap();
-    let (code, _) = conform_json(
-        c.path(),
-        &["--cmd", "sh -c 'echo junk > \"$VHD_IMAGE\"; false' {image}", "--case", "valid/fixed"],
-    );
+    let before = std::fs::read(c.path().join("valid/dynamic/disk.vhd")).unwrap();
+    let (code, _) =
+        conform_json(c.path(), &["--cmd", &sane(r#"echo junk > "$VHD_IMAGE"; exit 1"#), "--case", "valid/dynamic"]);
     assert_eq!(code, 1);
-    assert_eq!(std::fs::read(c.path().join("valid/fixed/disk.vhd")).unwrap(), before, "cases run on copies");
+    assert_eq!(std::fs::read(c.path().join("valid/dynamic/disk.vhd")).unwrap(), before, "cases run on copies");
 }
 
 #[test]

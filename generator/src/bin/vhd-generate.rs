@@ -73,6 +73,11 @@ enum Cmd {
         /// Generated corpus directory.
         #[arg(long, default_value = "corpus/generated")]
         out: PathBuf,
+        /// Instead of rebuilding: write the corpus directory (--out) as one deterministic,
+        /// versioned tar archive to FILE: `vhd-corpus-VERSION/` with manifest.json, its JSON
+        /// Schema and every listed file, each checked against the manifest (docs/ADOPTING.md).
+        #[arg(long, value_name = "FILE", conflicts_with = "check")]
+        archive: Option<PathBuf>,
     },
     /// Write one scenario per byte-triggerable rule (the recipes) as DIR/<code>.yaml, a
     /// starting point for corpus scenarios.
@@ -155,7 +160,16 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Some(Cmd::Corpus { check: false, specs, out }) => {
+        Some(Cmd::Corpus { archive: Some(dest), out, .. }) => {
+            match vhd_generator::archive::write_archive(&out, &dest) {
+                Ok(top) => {
+                    println!("{} written to {} ({top}/)", out.display(), dest.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Some(Cmd::Corpus { check: false, specs, out, archive: None }) => {
             match with_bar("corpus", |p| corpus::rebuild_corpus_with(&specs, &out, p)) {
                 Ok(m) => {
                     println!("{} cases written to {}", m.cases.len(), out.display());
@@ -164,7 +178,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Some(Cmd::Corpus { check: true, specs, out }) => match with_bar("corpus --check", |p| {
+        Some(Cmd::Corpus { check: true, specs, out, archive: None }) => match with_bar("corpus --check", |p| {
             corpus::check_corpus_with(&specs, &out, p)
         }) {
             Ok(d) if d.is_empty() => {

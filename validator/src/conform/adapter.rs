@@ -1,9 +1,9 @@
 //! Adapters: how to run an implementation on one case, and what it declares about itself.
 //!
 //! An adapter is a command template plus the implementation's name, version, the feature tags
-//! it declares unsupported and the exit codes that mean success. It runs the command and
-//! reports the raw outcome ([`super::exec::RawOutcome`]); judging it against the manifest is
-//! the runner's job alone.
+//! it declares unsupported and its [`ExitContract`]: which exit codes mean "read", "refused this
+//! image" and "unsupported feature". It runs the command and reports the raw outcome
+//! ([`super::exec::RawOutcome`]); judging it against the manifest is the runner's job alone.
 //!
 //! Built-in reader adapters ([`Builtin`]):
 //! - `qemu-img`: `qemu-img convert -q -f vpc -O raw {image} {out}`. Declares `differencing`
@@ -40,8 +40,8 @@ pub struct Adapter {
     /// Feature tags (manifest `tags`) the implementation does not support: cases carrying one
     /// are `skipped`.
     pub unsupported: Vec<String>,
-    /// Exit codes that mean "read without error" (default `[0]`).
-    pub success_codes: Vec<i32>,
+    /// What the command's exit codes mean.
+    pub exit: ExitContract,
     /// Why the unsupported tags are unsupported, for reports.
     pub note: Option<String>,
 }
@@ -60,7 +60,7 @@ impl Adapter {
             version: None,
             template,
             unsupported: Vec::new(),
-            success_codes: vec![0],
+            exit: ExitContract::default(),
             note: None,
         })
     }
@@ -73,6 +73,95 @@ impl Adapter {
     /// The unsupported tags among `tags`.
     pub fn unsupported_in<'t>(&self, tags: &'t [String]) -> Vec<&'t str> {
         tags.iter().filter(|t| self.unsupported.contains(t)).map(String::as_str).collect()
+    }
+}
+
+/// What a reader command's exit status means (the adapter contract of `--cmd`,
+/// docs/CONFORMANCE.md "The adapter contract").
+///
+/// - a code in `ok`: the image was read and the virtual disk written (default `0`);
+/// - a code in `refused`: the implementation refused this image (default `1`);
+/// - a code in `unsupported`: the image uses a feature the implementation does not support; the
+///   case is skipped, never a pass (default `77`, the Automake convention);
+/// - killed by a signal, or an exit code 128+N (N a signal number, 1 to 64: what a shell
+///   reports for a child killed by signal N) not listed above: a crash;
+/// - any other exit code: a harness error, always a failure (a wrapper that cannot find its
+///   program, a usage error, an uncaught exception of an unexpected kind).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ExitContract {
+    /// Exit codes that mean "read without error".
+    pub ok: Vec<i32>,
+    /// Exit codes that mean "refused this image".
+    pub refused: Vec<i32>,
+    /// Exit codes that mean "unsupported feature".
+    pub unsupported: Vec<i32>,
+}
+
+impl Default for ExitContract {
+    fn default() -> ExitContract {
+        ExitContract { ok: vec![0], refused: vec![1], unsupported: vec![77] }
+    }
+}
+
+/// What an exit code means under an [`ExitContract`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExitMeaning {
+    /// Read without error.
+    Ok,
+    /// Refused the image.
+    Refused,
+    /// Unsupported feature.
+    Unsupported,
+    /// 128+N from a shell: the program behind it was killed by signal N.
+    Signal(i32),
+    /// Anything else: the harness failed.
+    HarnessError,
+}
+
+impl ExitContract {
+    /// A contract with the given code lists. An empty list keeps the default of that kind,
+    /// less the codes the other lists give (so `--ok-exit 0,1` alone makes 1 a success).
+    pub fn with(ok: &[i32], refused: &[i32], unsupported: &[i32]) -> ExitContract {
+        let d = ExitContract::default();
+        let given: Vec<i32> = ok.iter().chain(refused).chain(unsupported).copied().collect();
+        let pick = |v: &[i32], def: Vec<i32>| {
+            if v.is_empty() {
+                def.into_iter().filter(|c| !given.contains(c)).collect()
+            } else {
+                v.to_vec()
+            }
+        };
+        ExitContract {
+            ok: pick(ok, d.ok),
+            refused: pick(refused, d.refused),
+            unsupported: pick(unsupported, d.unsupported),
+        }
+    }
+
+    /// The meaning of exit code `code` (a listed code wins over the 128+N rule).
+    pub fn meaning(&self, code: i32) -> ExitMeaning {
+        if self.ok.contains(&code) {
+            ExitMeaning::Ok
+        } else if self.refused.contains(&code) {
+            ExitMeaning::Refused
+        } else if self.unsupported.contains(&code) {
+            ExitMeaning::Unsupported
+        } else if (129..=192).contains(&code) {
+            ExitMeaning::Signal(code - 128)
+        } else {
+            ExitMeaning::HarnessError
+        }
+    }
+
+    /// A code listed under two meanings, if any.
+    pub fn overlap(&self) -> Option<i32> {
+        let lists = [&self.ok, &self.refused, &self.unsupported];
+        lists
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| a.iter().copied().find(|c| lists.iter().skip(i + 1).any(|b| b.contains(c))))
     }
 }
 
@@ -130,7 +219,12 @@ impl Builtin {
             ),
             Builtin::SevenZip => (words(&["7zz", "e", "-so", "-tvhd", "-bd", "{image}"]), Vec::new(), None),
         };
-        Adapter { name: self.name().to_string(), version: None, template, unsupported, success_codes: vec![0], note }
+        // 7-Zip exits 2 on a fatal error (an archive it cannot open) and 1 on a warning.
+        let exit = match self {
+            Builtin::SevenZip => ExitContract::with(&[0], &[1, 2], &[]),
+            Builtin::QemuImg | Builtin::Libvhdi => ExitContract::default(),
+        };
+        Adapter { name: self.name().to_string(), version: None, template, unsupported, exit, note }
     }
 
     /// The command that prints the implementation's version.
@@ -178,7 +272,8 @@ mod tests {
             let a = b.adapter();
             assert_eq!(Builtin::parse(&a.name), Some(b));
             assert!(a.template.uses(Placeholder::Image), "{}", a.name);
-            assert_eq!(a.success_codes, [0]);
+            assert_eq!(a.exit.ok, [0]);
+            assert_eq!(a.exit.meaning(1), ExitMeaning::Refused);
         }
         assert!(Builtin::SevenZip.adapter().stdout_is_output());
         assert!(!Builtin::QemuImg.adapter().stdout_is_output());
@@ -189,6 +284,27 @@ mod tests {
         assert_eq!(argv.len(), 5);
         assert_eq!(argv[2], LIBVHDI_SCRIPT);
         assert_eq!(&argv[3..], ["image", "out"]);
+    }
+
+    #[test]
+    fn exit_contract() {
+        let c = ExitContract::default();
+        assert_eq!(c.meaning(0), ExitMeaning::Ok);
+        assert_eq!(c.meaning(1), ExitMeaning::Refused);
+        assert_eq!(c.meaning(77), ExitMeaning::Unsupported);
+        assert_eq!(c.meaning(139), ExitMeaning::Signal(11));
+        for other in [2, 3, 126, 127, 128, 255, -1] {
+            assert_eq!(c.meaning(other), ExitMeaning::HarnessError, "{other}");
+        }
+        let r = ExitContract::with(&[], &[3], &[4]);
+        assert_eq!(
+            (r.meaning(0), r.meaning(3), r.meaning(4), r.meaning(1)),
+            (ExitMeaning::Ok, ExitMeaning::Refused, ExitMeaning::Unsupported, ExitMeaning::HarnessError)
+        );
+        assert_eq!(ExitContract::with(&[0], &[0], &[]).overlap(), Some(0));
+        let ok01 = ExitContract::with(&[0, 1], &[], &[]);
+        assert_eq!((ok01.meaning(1), ok01.refused.is_empty(), ok01.overlap()), (ExitMeaning::Ok, true, None));
+        assert_eq!(c.overlap(), None);
     }
 
     #[test]

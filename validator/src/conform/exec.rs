@@ -69,9 +69,10 @@ pub struct RawOutcome {
     /// The result file's size and SHA-256, when the command left one (not computed after a
     /// time-out).
     pub output: Option<OutputDigest>,
-    /// The first [`MESSAGE_LIMIT`] bytes of the command's messages, lossily decoded.
+    /// The last [`MESSAGE_LIMIT`] bytes of the command's messages (the tail: where a failing
+    /// command says why), lossily decoded.
     pub stderr: String,
-    /// Whether the messages were longer than that.
+    /// Whether the messages were longer than that (their beginning was cut).
     pub stderr_truncated: bool,
 }
 
@@ -259,7 +260,7 @@ pub fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
     // Leave nothing behind (a background child of a wrapper script, say).
     kill_group(pid);
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (stderr, stderr_truncated) = read_head(&inv.messages, MESSAGE_LIMIT);
+    let (stderr, stderr_truncated) = read_tail(&inv.messages, MESSAGE_LIMIT);
     let output = if timed_out {
         None
     } else if inv.hash_output {
@@ -281,19 +282,23 @@ pub fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
     })
 }
 
-/// The first `limit` bytes of a file, lossily decoded, and whether there was more.
-fn read_head(path: &Path, limit: usize) -> (String, bool) {
-    let Ok(f) = File::open(path) else {
+/// The last `limit` bytes of a file, lossily decoded, and whether there was more before them.
+fn read_tail(path: &Path, limit: usize) -> (String, bool) {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut f) = File::open(path) else {
         return (String::new(), false);
     };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX);
+    let start = len.saturating_sub(cap);
+    if f.seek(SeekFrom::Start(start)).is_err() {
+        return (String::new(), false);
+    }
     let mut buf = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     if f.take(cap).read_to_end(&mut buf).is_err() {
         return (String::new(), false);
     }
-    let truncated = buf.len() > limit;
-    buf.truncate(limit);
-    (String::from_utf8_lossy(&buf).into_owned(), truncated)
+    (String::from_utf8_lossy(&buf).into_owned(), start > 0)
 }
 
 #[cfg(test)]
@@ -387,10 +392,12 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_are_cut() {
+    fn long_messages_keep_their_tail() {
         let d = tempfile::tempdir().unwrap();
-        let r = run(&inv(d.path(), &["sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x >&2"], 5000, true)).unwrap();
+        let script = "head -c 10000 /dev/zero | tr '\\0' x >&2; echo the-reason >&2";
+        let r = run(&inv(d.path(), &["sh", "-c", script], 5000, true)).unwrap();
         assert_eq!(r.stderr.len(), MESSAGE_LIMIT);
         assert!(r.stderr_truncated);
+        assert!(r.stderr.ends_with("xthe-reason\n"), "{:?}", &r.stderr[4000..]);
     }
 }

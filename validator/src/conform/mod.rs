@@ -21,7 +21,7 @@ pub mod expect;
 pub mod template;
 pub mod writer;
 
-pub use adapter::{Adapter, Builtin};
+pub use adapter::{Adapter, Builtin, ExitContract, ExitMeaning};
 pub use exec::{RawOutcome, DEFAULT_TIMEOUT};
 pub use expect::{ExpectEntry, ExpectFile};
 
@@ -43,7 +43,7 @@ use template::Placeholder;
 
 /// Version of the JSON result documents (`conform --format json`, `conform-writer --format
 /// json`); bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Largest virtual disk (bytes) for which a wrong result is compared with the reference reader
 /// byte by byte to locate the first difference.
@@ -61,34 +61,54 @@ pub enum Outcome {
     WrongBytes,
     /// Read without error, but the result's size is not the virtual size.
     WrongSize,
-    /// A case the manifest rejects was read without error.
+    /// A case the manifest rejects was read without error, and the bytes read are the reference
+    /// reading (the manifest's `reference_sha256`: what a lenient reader must return), or the
+    /// manifest has no reference reading for the case.
     AcceptedCorrupt,
+    /// A case the manifest rejects was read without error, and the bytes read are not its
+    /// reference reading: accepted and read wrongly, worse than `accepted-corrupt`.
+    AcceptedMisread,
     /// A case the manifest accepts was refused (non-success exit status or no result).
     RejectedValid,
     /// Killed by a signal (other than the runner's time limit).
     Crash,
     /// Did not finish within the time limit; its process group was killed.
     Timeout,
-    /// Not run: the case carries a feature tag the implementation declares unsupported.
+    /// The command broke the adapter contract: an exit code that means none of read, refused
+    /// or unsupported, a success exit with no result written, or 0 bytes read of a non-empty
+    /// disk. Always a failure.
+    HarnessError,
+    /// Not run (the case carries a feature tag the implementation declares unsupported), or the
+    /// implementation reported an unsupported feature (exit 77 by default). Never a pass.
     Skipped,
 }
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Pass,
         Outcome::WrongBytes,
         Outcome::WrongSize,
         Outcome::AcceptedCorrupt,
+        Outcome::AcceptedMisread,
         Outcome::RejectedValid,
         Outcome::Crash,
         Outcome::Timeout,
+        Outcome::HarnessError,
         Outcome::Skipped,
     ];
 
     /// The failing outcomes (what an expect file may list).
-    pub const FAILING: [&'static str; 6] =
-        ["wrong-bytes", "wrong-size", "accepted-corrupt", "rejected-valid", "crash", "timeout"];
+    pub const FAILING: [&'static str; 8] = [
+        "wrong-bytes",
+        "wrong-size",
+        "accepted-corrupt",
+        "accepted-misread",
+        "rejected-valid",
+        "crash",
+        "timeout",
+        "harness-error",
+    ];
 
     /// Kebab-case name.
     pub fn as_str(self) -> &'static str {
@@ -97,9 +117,11 @@ impl Outcome {
             Outcome::WrongBytes => "wrong-bytes",
             Outcome::WrongSize => "wrong-size",
             Outcome::AcceptedCorrupt => "accepted-corrupt",
+            Outcome::AcceptedMisread => "accepted-misread",
             Outcome::RejectedValid => "rejected-valid",
             Outcome::Crash => "crash",
             Outcome::Timeout => "timeout",
+            Outcome::HarnessError => "harness-error",
             Outcome::Skipped => "skipped",
         }
     }
@@ -230,6 +252,10 @@ pub enum Behaviour {
     Crashed,
     /// Killed by the runner at the time limit.
     TimedOut,
+    /// Reported an unsupported feature (the contract's unsupported exit code).
+    Unsupported,
+    /// Broke the adapter contract (see [`Outcome::HarnessError`]).
+    HarnessError,
     /// Not run (skipped).
     NotRun,
 }
@@ -320,6 +346,15 @@ pub struct CaseResult {
     pub codes: Vec<String>,
     /// The rule family the case is grouped under (see [`case_group`]).
     pub group: String,
+    /// The known faults the case exposes (manifest `exposes`, ids of [`crate::faults`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exposes: Vec<String>,
+    /// The size in bytes a reading must have (the manifest's virtual size).
+    pub expected_size: u64,
+    /// The SHA-256 a reading must have: the manifest's `virtual_disk_sha256`, or for a case to
+    /// refuse its `reference_sha256` (what a lenient reader that accepts it must read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_sha256: Option<String>,
     /// The case's feature tags.
     pub tags: Vec<String>,
     /// One sentence: what happened and why it is this outcome.
@@ -400,8 +435,12 @@ pub struct ImplementationRun {
     /// Why the adapter declares its tags unsupported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Exit codes taken as success.
-    pub success_codes: Vec<i32>,
+    /// What the command's exit codes mean.
+    pub exit: ExitContract,
+    /// The case of the sanity pass the implementation read correctly before the run (absent
+    /// when the pass was turned off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sanity_case: Option<String>,
     /// One result per case, in manifest order.
     pub results: Vec<CaseResult>,
     /// Counts.
@@ -437,8 +476,11 @@ pub struct ReaderRun {
     pub corpus: CorpusInfo,
     /// How cases were judged.
     pub judging: Judging,
-    /// Time limit per case, milliseconds.
+    /// Time limit per case, milliseconds: this plus `timeout_per_gib_ms` per GiB of the case's
+    /// virtual size.
     pub timeout_ms: u64,
+    /// Time added per GiB of virtual size, milliseconds.
+    pub timeout_per_gib_ms: u64,
     /// The expect file, when one was given.
     pub expect_file: Option<String>,
     /// Per implementation.
@@ -455,8 +497,14 @@ impl ReaderRun {
 /// Options of a reader run.
 #[derive(Clone, Debug)]
 pub struct ReaderOptions {
-    /// Time limit per case.
+    /// Time limit per case, plus `timeout_per_gib` for each GiB of its virtual size.
     pub timeout: Duration,
+    /// Time added to the limit per GiB of virtual size.
+    pub timeout_per_gib: Duration,
+    /// Run the sanity pass first: each implementation must read the corpus's plainest valid case
+    /// ([`sanity_case`]) correctly, or the run stops with [`ConformError::Sanity`]. On by default;
+    /// turned off where one misread case is itself the finding (exploration).
+    pub sanity: bool,
     /// How cases are judged.
     pub judging: Judging,
     /// Feature tags unsupported by every implementation of the run (`--unsupported`).
@@ -471,10 +519,25 @@ pub struct ReaderOptions {
     pub diagnose_limit: u64,
 }
 
+/// The default time added per GiB of a case's virtual size: 15 seconds.
+pub const DEFAULT_TIMEOUT_PER_GIB: Duration = Duration::from_secs(15);
+
+impl ReaderOptions {
+    /// The time limit of a case of `virtual_size` bytes: `timeout` plus `timeout_per_gib` per GiB
+    /// (2^30 bytes), in proportion.
+    pub fn timeout_for(&self, virtual_size: u64) -> Duration {
+        #[allow(clippy::cast_precision_loss)]
+        let gib = virtual_size as f64 / f64::from(1u32 << 30);
+        self.timeout.saturating_add(self.timeout_per_gib.mul_f64(gib.min(1e6)))
+    }
+}
+
 impl Default for ReaderOptions {
     fn default() -> ReaderOptions {
         ReaderOptions {
             timeout: DEFAULT_TIMEOUT,
+            timeout_per_gib: DEFAULT_TIMEOUT_PER_GIB,
+            sanity: true,
             judging: Judging::Either,
             unsupported: Vec::new(),
             run_unsupported: false,
@@ -505,6 +568,34 @@ pub enum ConformError {
     /// `--case` patterns selected nothing.
     #[error("no case of the manifest matches {0}")]
     NoCase(String),
+    /// An `--unsupported` tag that no case of the manifest carries (a typo would skip nothing).
+    #[error("--unsupported {tag}: no case of the manifest carries this tag (tags: {known})")]
+    UnknownTag {
+        /// The tag given.
+        tag: String,
+        /// The manifest's tags, comma-separated.
+        known: String,
+    },
+    /// The implementation did not read the plainest valid case correctly: its results would
+    /// be refusals and misreadings of the harness, not of the implementation.
+    #[error(
+        "{implementation}: sanity pass failed: the plainest valid case {case} gave {outcome} \
+         ({detail}); fix the command (its working directory is the case's scratch copy, so use \
+         absolute paths) or its exit codes (--ok-exit, --refused-exit, --unsupported-exit)"
+    )]
+    Sanity {
+        /// The implementation.
+        implementation: String,
+        /// The case.
+        case: String,
+        /// Its outcome.
+        outcome: Outcome,
+        /// The outcome's detail.
+        detail: String,
+    },
+    /// The manifest has no case the sanity pass can use.
+    #[error("the manifest has no valid single-image case with a digest for the sanity pass")]
+    NoSanityCase,
 }
 
 /// The rule family a case is grouped under in reports: that of its expected code of highest
@@ -575,11 +666,8 @@ fn profiles_where(case: &Case, reject: bool) -> String {
     }
 }
 
-fn refusal_text(raw: &RawOutcome, success: &[i32]) -> String {
+fn refusal_text(raw: &RawOutcome) -> String {
     let mut s = raw.status_text();
-    if raw.exit_code.is_some_and(|c| success.contains(&c)) && raw.output.is_none() {
-        s.push_str(" but no result was written");
-    }
     if let Some(l) = raw.message_summary(240) {
         s.push_str(&format!(": {l}"));
     }
@@ -599,15 +687,17 @@ pub struct Judgement {
 }
 
 /// Compares a raw outcome with what the manifest says of `case` (the runner's only judging
-/// step). `success` are the adapter's success exit codes.
+/// step). `exit` is the adapter's exit contract.
 ///
-/// - time limit reached: `timeout`; killed by a signal: `crash` (whatever the case);
-/// - read (a success exit code and a result file): `accepted-corrupt` when the case must be
-///   refused; otherwise `wrong-size` when the result's size is not the virtual size,
-///   `wrong-bytes` when the manifest lists the virtual disk's SHA-256 and the result's differs,
-///   else `pass`;
-/// - refused (anything else): `rejected-valid` when the case must be read, else `pass`.
-pub fn classify(case: &Case, judging: Judging, raw: &RawOutcome, success: &[i32]) -> Judgement {
+/// - time limit reached: `timeout`; killed by a signal, or an exit code 128+N no contract list
+///   names: `crash` (whatever the case);
+/// - an exit code the contract does not list: `harness-error`; the unsupported code: `skipped`;
+/// - the ok code: `harness-error` when no result was written or 0 bytes of a non-empty disk;
+///   for a case to refuse, `accepted-corrupt` when the bytes are its reference reading (or it
+///   has none), `accepted-misread` when they are not; otherwise `wrong-size` when the size is
+///   not the virtual size, `wrong-bytes` when the SHA-256 is not the manifest's, else `pass`;
+/// - the refused code: `rejected-valid` when the case must be read, else `pass`.
+pub fn classify(case: &Case, judging: Judging, raw: &RawOutcome, exit: &ExitContract) -> Judgement {
     let requirement = Requirement::of(case, judging);
     let j = |outcome, behaviour, detail: String| Judgement { outcome, behaviour, detail };
     if raw.timed_out {
@@ -618,43 +708,105 @@ pub fn classify(case: &Case, judging: Judging, raw: &RawOutcome, success: &[i32]
         );
     }
     if raw.signal.is_some() {
-        return j(Outcome::Crash, Behaviour::Crashed, raw.status_text());
+        return j(Outcome::Crash, Behaviour::Crashed, refusal_text(raw));
     }
-    if !raw.succeeded(success) {
-        let why = refusal_text(raw, success);
-        return match requirement {
-            Requirement::Read => j(
-                Outcome::RejectedValid,
-                Behaviour::Refused,
-                format!("refused ({why}); the manifest accepts the case under {}", profiles_where(case, false)),
-            ),
-            Requirement::Reject => j(Outcome::Pass, Behaviour::Refused, format!("refused as expected ({why})")),
-            Requirement::Either => j(
-                Outcome::Pass,
-                Behaviour::Refused,
+    let Some(code) = raw.exit_code else {
+        return j(Outcome::HarnessError, Behaviour::HarnessError, refusal_text(raw));
+    };
+    let harness = |why: String| j(Outcome::HarnessError, Behaviour::HarnessError, why);
+    match exit.meaning(code) {
+        ExitMeaning::Signal(n) => {
+            return j(
+                Outcome::Crash,
+                Behaviour::Crashed,
                 format!(
-                    "refused ({why}); allowed: {} rejects the case, {} accepts it",
-                    profiles_where(case, true),
-                    profiles_where(case, false)
+                    "{} (128+{n}: a program behind a shell was killed by {})",
+                    refusal_text(raw),
+                    exec::signal_name(n)
+                ),
+            )
+        }
+        ExitMeaning::HarnessError => {
+            return harness(format!(
+                "{}; the adapter contract reads exit {:?} as read, {:?} as refused, {:?} as unsupported: \
+                 anything else is a harness error",
+                refusal_text(raw),
+                exit.ok,
+                exit.refused,
+                exit.unsupported
+            ))
+        }
+        ExitMeaning::Unsupported => {
+            return j(
+                Outcome::Skipped,
+                Behaviour::Unsupported,
+                format!("the implementation reports an unsupported feature ({})", refusal_text(raw)),
+            )
+        }
+        ExitMeaning::Refused => {
+            let why = refusal_text(raw);
+            return match requirement {
+                Requirement::Read => j(
+                    Outcome::RejectedValid,
+                    Behaviour::Refused,
+                    format!("refused ({why}); the manifest accepts the case under {}", profiles_where(case, false)),
+                ),
+                Requirement::Reject => j(Outcome::Pass, Behaviour::Refused, format!("refused as expected ({why})")),
+                Requirement::Either => j(
+                    Outcome::Pass,
+                    Behaviour::Refused,
+                    format!(
+                        "refused ({why}); allowed: {} rejects the case, {} accepts it",
+                        profiles_where(case, true),
+                        profiles_where(case, false)
+                    ),
+                ),
+            };
+        }
+        ExitMeaning::Ok => {}
+    }
+    let Some(out) = &raw.output else {
+        return harness(format!("{} but no result was written", refusal_text(raw)));
+    };
+    if out.size == 0 && case.virtual_size > 0 {
+        return harness(format!(
+            "{} but 0 bytes were read of a {}-byte virtual disk",
+            refusal_text(raw),
+            case.virtual_size
+        ));
+    }
+    let got = out.sha256.as_deref().unwrap_or("(not computed)");
+    if requirement == Requirement::Reject {
+        let rejects = profiles_where(case, true);
+        let status = raw.status_text();
+        return match &case.reference_sha256 {
+            Some(want) if out.size != case.virtual_size || got != want => j(
+                Outcome::AcceptedMisread,
+                Behaviour::Read,
+                format!(
+                    "read without error ({} bytes, SHA-256 {got}, {status}) and wrongly: a reader that accepts \
+                     the case must read {} bytes with SHA-256 {want}; the manifest rejects it under {rejects}",
+                    out.size, case.virtual_size
+                ),
+            ),
+            Some(_) => j(
+                Outcome::AcceptedCorrupt,
+                Behaviour::Read,
+                format!(
+                    "read without error ({} bytes, {status}), as the reference reading; the manifest rejects \
+                     the case under {rejects}",
+                    out.size
+                ),
+            ),
+            None => j(
+                Outcome::AcceptedCorrupt,
+                Behaviour::Read,
+                format!(
+                    "read without error ({} bytes, {status}); the manifest rejects the case under {rejects}",
+                    out.size
                 ),
             ),
         };
-    }
-    let Some(out) = &raw.output else {
-        // `succeeded` implies a result; keep the judgement total anyway.
-        return j(Outcome::RejectedValid, Behaviour::Refused, "no result".to_string());
-    };
-    if requirement == Requirement::Reject {
-        return j(
-            Outcome::AcceptedCorrupt,
-            Behaviour::Read,
-            format!(
-                "read without error ({} bytes, {}); the manifest rejects the case under {}",
-                out.size,
-                raw.status_text(),
-                profiles_where(case, true)
-            ),
-        );
     }
     if out.size != case.virtual_size {
         let delta = i128::from(out.size) - i128::from(case.virtual_size);
@@ -665,14 +817,10 @@ pub fn classify(case: &Case, judging: Judging, raw: &RawOutcome, success: &[i32]
         );
     }
     match &case.virtual_disk_sha256 {
-        Some(want) if out.sha256.as_ref() != Some(want) => j(
+        Some(want) if got != want => j(
             Outcome::WrongBytes,
             Behaviour::Read,
-            format!(
-                "read {} bytes with SHA-256 {}; the manifest lists {want}",
-                out.size,
-                out.sha256.as_deref().unwrap_or("(not computed)")
-            ),
+            format!("read {} bytes with SHA-256 {got}; the manifest lists {want}", out.size),
         ),
         Some(_) => j(Outcome::Pass, Behaviour::Read, format!("read {} bytes; SHA-256 matches", out.size)),
         None => j(
@@ -770,7 +918,8 @@ fn env_for(image: &Path, out: &Path, dir: &Path, case: &str) -> Vec<(String, OsS
     ]
 }
 
-/// Runs one case with `adapter` (already staged under `root`) and returns the raw outcome.
+/// Runs one case with `adapter` (already staged under `root`, the command's working directory)
+/// and returns the raw outcome.
 fn run_case(adapter: &Adapter, case: &Case, root: &Path, timeout: Duration) -> Result<RawOutcome, ConformError> {
     let image = safe_join(root, &case.image).unwrap_or_else(|| root.join("missing-image"));
     let dir = image.parent().map_or_else(|| root.to_path_buf(), Path::to_path_buf);
@@ -809,13 +958,122 @@ pub fn selected_cases<'a>(manifest: &'a Manifest, patterns: &[String]) -> Vec<&'
         .collect()
 }
 
+/// The plainest valid case of `manifest`, which the sanity pass runs first: a case a reader must
+/// read, with a digest, a single image and a non-zero size; fixed disks first, then cases both
+/// profiles accept without a warning, then the fewest expected codes, the smallest, by id.
+pub fn sanity_case(manifest: &Manifest) -> Option<&Case> {
+    manifest
+        .cases
+        .iter()
+        .filter(|c| {
+            Requirement::of(c, Judging::Either) == Requirement::Read
+                && c.virtual_disk_sha256.is_some()
+                && c.chain.len() == 1
+                && c.virtual_size > 0
+        })
+        .min_by_key(|c| {
+            let warned = !Profile::ALL.iter().all(|p| c.verdict_for(*p) == Some(Verdict::Accept));
+            (!c.tags.iter().any(|t| t == "fixed"), warned, c.expected_codes.len(), c.virtual_size, c.id.as_str())
+        })
+}
+
+/// Runs `adapter` on one `case` of the corpus in `dir` and judges it: the case's files are
+/// copied to a fresh directory under `work` (the command's working directory, removed
+/// afterwards), the command runs with the case's time limit, and [`classify`] gives the
+/// outcome; `entry` is the expect-file entry that applies, if any. Tags the adapter declares
+/// unsupported give `skipped` without running anything. The sanity pass is the caller's
+/// ([`run_reader`] runs it unless `opts.sanity` is off).
+///
+/// # Errors
+/// [`ConformError`] when the scratch copy cannot be made or the command cannot be started.
+pub fn run_one(
+    dir: &Path,
+    case: &Case,
+    adapter: &Adapter,
+    opts: &ReaderOptions,
+    work: &Path,
+    entry: Option<&ExpectEntry>,
+) -> Result<CaseResult, ConformError> {
+    let requirement = Requirement::of(case, opts.judging);
+    let skipped_tags = adapter.unsupported_in(&case.tags);
+    let (judgement, raw, first_diff) = if skipped_tags.is_empty() {
+        let root = tempfile::Builder::new().prefix("case-").tempdir_in(work).map_err(ConformError::Scratch)?;
+        let root = root.path();
+        stage_case(dir, case, root)?;
+        let mut raw = run_case(adapter, case, root, opts.timeout_for(case.virtual_size))?;
+        raw.strip_prefix_in_messages(&format!("{}/", root.display()));
+        let judgement = classify(case, opts.judging, &raw, &adapter.exit);
+        let first_diff = match (judgement.outcome, &case.virtual_disk_sha256) {
+            (Outcome::WrongBytes | Outcome::WrongSize, Some(want)) => {
+                let image = safe_join(dir, &case.image);
+                let out = root.join(".vhd-conform").join("virtual-disk.raw");
+                image.and_then(|i| first_difference(&i, &out, want, opts.diagnose_limit))
+            }
+            _ => None,
+        };
+        (judgement, Some(raw), first_diff)
+    } else {
+        let j = Judgement {
+            outcome: Outcome::Skipped,
+            behaviour: Behaviour::NotRun,
+            detail: format!("not run: the implementation declares {} unsupported", skipped_tags.join(", ")),
+        };
+        (j, None, None)
+    };
+    let status = Status::of(
+        judgement.outcome.is_failure(),
+        judgement.outcome == Outcome::Skipped,
+        judgement.outcome.as_str(),
+        entry,
+    );
+    let mut detail = judgement.detail;
+    if let Some(at) = first_diff {
+        detail.push_str(&format!("; first difference at byte {at} (sector {})", at / 512));
+    }
+    let expected_sha256 = if requirement == Requirement::Reject {
+        case.reference_sha256.clone()
+    } else {
+        case.virtual_disk_sha256.clone()
+    };
+    Ok(CaseResult {
+        case: case.id.clone(),
+        outcome: judgement.outcome,
+        status,
+        requirement,
+        behaviour: judgement.behaviour,
+        codes: case.expected_codes.clone(),
+        group: case_group(case),
+        tags: case.tags.clone(),
+        exposes: case.exposes.clone(),
+        expected_size: case.virtual_size,
+        expected_sha256,
+        detail,
+        first_difference: first_diff,
+        expect: entry.map(ExpectNote::of),
+        raw,
+    })
+}
+
+/// Refuses `--unsupported` tags that no case of `manifest` carries.
+fn check_tags(manifest: &Manifest, tags: &[String]) -> Result<(), ConformError> {
+    let known: BTreeSet<&str> = manifest.cases.iter().flat_map(|c| c.tags.iter().map(String::as_str)).collect();
+    match tags.iter().find(|t| !known.contains(t.as_str())) {
+        Some(t) => {
+            Err(ConformError::UnknownTag { tag: t.clone(), known: known.into_iter().collect::<Vec<_>>().join(", ") })
+        }
+        None => Ok(()),
+    }
+}
+
 /// Runs reader conformance: every selected case of `manifest` (whose directory is `dir`) with
-/// every adapter, in order, each case in a fresh copy of its files. `progress` is called after
-/// each case.
+/// every adapter, in order, each case in a fresh copy of its files. Unless `opts.sanity` is
+/// off, each adapter first reads the [`sanity_case`], and the run stops when it does not pass.
+/// `progress` is called after each case.
 ///
 /// # Errors
 /// [`ConformError`] when the corpus files do not match the manifest, `--case` patterns select
-/// nothing, a scratch directory cannot be made, or an implementation cannot be started at all.
+/// nothing, an `--unsupported` tag is unknown, a scratch directory cannot be made, an
+/// implementation cannot be started at all, or one fails the sanity pass.
 pub fn run_reader(
     dir: &Path,
     manifest: &Manifest,
@@ -828,73 +1086,44 @@ pub fn run_reader(
     if selected.is_empty() && !manifest.cases.is_empty() {
         return Err(ConformError::NoCase(opts.cases.join(", ")));
     }
+    check_tags(manifest, &opts.unsupported)?;
     verify_files(dir, &selected)?;
+    let sanity = if opts.sanity {
+        let c = sanity_case(manifest).ok_or(ConformError::NoSanityCase)?;
+        verify_files(dir, &[c])?;
+        Some(c)
+    } else {
+        None
+    };
     let scratch = scratch_root(opts.scratch.as_deref())?;
     let mut implementations = Vec::new();
-    for (ai, adapter) in adapters.iter().enumerate() {
+    for adapter in adapters {
         let mut unsupported: BTreeSet<String> =
             if opts.run_unsupported { BTreeSet::new() } else { adapter.unsupported.iter().cloned().collect() };
         unsupported.extend(opts.unsupported.iter().cloned());
         let mut adapter = adapter.clone();
         adapter.unsupported = unsupported.into_iter().collect();
+        if let Some(c) = sanity {
+            let mut plain = adapter.clone();
+            plain.unsupported.clear();
+            let r = run_one(dir, c, &plain, opts, scratch.path(), None)?;
+            if r.outcome != Outcome::Pass {
+                return Err(ConformError::Sanity {
+                    implementation: adapter.name.clone(),
+                    case: c.id.clone(),
+                    outcome: r.outcome,
+                    detail: r.detail,
+                });
+            }
+        }
         let mut results = Vec::new();
         let mut used = BTreeSet::new();
-        for (ci, case) in selected.iter().enumerate() {
+        for case in &selected {
             let entry = expect.and_then(|e| e.lookup(&adapter.name, &case.id));
             if let Some((i, _)) = entry {
                 used.insert(i);
             }
-            let entry = entry.map(|(_, e)| e);
-            let requirement = Requirement::of(case, opts.judging);
-            let skipped_tags = adapter.unsupported_in(&case.tags);
-            let (judgement, raw, first_diff) = if skipped_tags.is_empty() {
-                let root = scratch.path().join(format!("{ai}-{ci}"));
-                stage_case(dir, case, &root)?;
-                let mut raw = run_case(&adapter, case, &root, opts.timeout)?;
-                raw.strip_prefix_in_messages(&format!("{}/", root.display()));
-                let judgement = classify(case, opts.judging, &raw, &adapter.success_codes);
-                let first_diff = match (judgement.outcome, &case.virtual_disk_sha256) {
-                    (Outcome::WrongBytes | Outcome::WrongSize, Some(want)) => {
-                        let image = safe_join(dir, &case.image);
-                        let out = root.join(".vhd-conform").join("virtual-disk.raw");
-                        image.and_then(|i| first_difference(&i, &out, want, opts.diagnose_limit))
-                    }
-                    _ => None,
-                };
-                let _ = std::fs::remove_dir_all(&root);
-                (judgement, Some(raw), first_diff)
-            } else {
-                let j = Judgement {
-                    outcome: Outcome::Skipped,
-                    behaviour: Behaviour::NotRun,
-                    detail: format!("not run: the implementation declares {} unsupported", skipped_tags.join(", ")),
-                };
-                (j, None, None)
-            };
-            let status = Status::of(
-                judgement.outcome.is_failure(),
-                judgement.outcome == Outcome::Skipped,
-                judgement.outcome.as_str(),
-                entry,
-            );
-            let mut detail = judgement.detail;
-            if let Some(at) = first_diff {
-                detail.push_str(&format!("; first difference at byte {at} (sector {})", at / 512));
-            }
-            let r = CaseResult {
-                case: case.id.clone(),
-                outcome: judgement.outcome,
-                status,
-                requirement,
-                behaviour: judgement.behaviour,
-                codes: case.expected_codes.clone(),
-                group: case_group(case),
-                tags: case.tags.clone(),
-                detail,
-                first_difference: first_diff,
-                expect: entry.map(ExpectNote::of),
-                raw,
-            };
+            let r = run_one(dir, case, &adapter, opts, scratch.path(), entry.map(|(_, e)| e))?;
             progress(&adapter.name, &r);
             results.push(r);
         }
@@ -908,12 +1137,14 @@ pub fn run_reader(
             stdout_is_output: adapter.stdout_is_output(),
             unsupported: adapter.unsupported.clone(),
             note: adapter.note.clone(),
-            success_codes: adapter.success_codes.clone(),
+            exit: adapter.exit.clone(),
+            sanity_case: sanity.map(|c| c.id.clone()),
             results,
             summary,
             unused_expectations,
         });
     }
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Ok(ReaderRun {
         format_version: FORMAT_VERSION,
         kind: "reader",
@@ -925,10 +1156,45 @@ pub fn run_reader(
             selected: selected.len(),
         },
         judging: opts.judging,
-        timeout_ms: u64::try_from(opts.timeout.as_millis()).unwrap_or(u64::MAX),
+        timeout_ms: ms(opts.timeout),
+        timeout_per_gib_ms: ms(opts.timeout_per_gib),
         expect_file: expect.map(|e| e.path.display().to_string()),
         implementations,
     })
+}
+
+/// One row of the known-faults table of a run: a fault of [`crate::faults::FAULTS`] whose case
+/// was run, and each implementation's outcome on that case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultRow {
+    /// The fault.
+    pub fault: &'static crate::faults::Fault,
+    /// Per implementation, in run order: its name and outcome on the fault's case.
+    pub outcomes: Vec<(String, Outcome)>,
+}
+
+impl FaultRow {
+    /// The names of the implementations the case catches (a failing outcome).
+    pub fn caught(&self) -> Vec<&str> {
+        self.outcomes.iter().filter(|(_, o)| o.is_failure()).map(|(n, _)| n.as_str()).collect()
+    }
+}
+
+/// The known faults whose case is in `run`, in [`crate::faults::FAULTS`] order, with each
+/// implementation's outcome on it: the "Known faults" table of the reports.
+pub fn fault_rows(run: &ReaderRun) -> Vec<FaultRow> {
+    crate::faults::FAULTS
+        .iter()
+        .filter_map(|f| {
+            let outcomes: Vec<(String, Outcome)> = run
+                .implementations
+                .iter()
+                .filter_map(|i| i.results.iter().find(|r| r.case == f.case).map(|r| (i.name.clone(), r.outcome)))
+                .collect();
+            (!outcomes.is_empty()).then_some(FaultRow { fault: f, outcomes })
+        })
+        .collect()
 }
 
 /// The entries of `expect` that apply to `implementation` but were not used, as `LINE: PATTERN`.
@@ -965,6 +1231,8 @@ mod tests {
             expected_codes: vec!["BAT-ORDER".into(), "FOOTER-CHECKSUM".into()],
             verdict: [("strict".to_string(), strict), ("compat".to_string(), compat)].into_iter().collect(),
             virtual_disk_sha256: sha.map(str::to_string),
+            reference_sha256: None,
+            exposes: vec![],
             check: None,
         }
     }
@@ -1010,7 +1278,7 @@ mod tests {
 
     #[test]
     fn classification_covers_every_outcome() {
-        let ok = [0];
+        let ok = ExitContract::default();
         let valid = case(Accept, Accept, Some("good"));
         let bad = case(Reject, Reject, None);
         let either = case(Reject, Warn, Some("good"));
@@ -1019,9 +1287,18 @@ mod tests {
         assert_eq!(o(&valid, raw(Some(0), None, false, Some((1024, "bad")))), Outcome::WrongBytes);
         assert_eq!(o(&valid, raw(Some(0), None, false, Some((512, "good")))), Outcome::WrongSize);
         assert_eq!(o(&valid, raw(Some(1), None, false, Some((1024, "good")))), Outcome::RejectedValid);
-        assert_eq!(o(&valid, raw(Some(0), None, false, None)), Outcome::RejectedValid);
+        assert_eq!(o(&valid, raw(Some(0), None, false, None)), Outcome::HarnessError, "exit 0, nothing written");
         assert_eq!(o(&bad, raw(Some(0), None, false, Some((1024, "x")))), Outcome::AcceptedCorrupt);
-        assert_eq!(o(&bad, raw(Some(2), None, false, None)), Outcome::Pass);
+        assert_eq!(o(&bad, raw(Some(1), None, false, None)), Outcome::Pass);
+        assert_eq!(o(&bad, raw(Some(2), None, false, None)), Outcome::HarnessError, "not a refusal");
+        assert_eq!(o(&valid, raw(Some(77), None, false, None)), Outcome::Skipped);
+        assert_eq!(o(&bad, raw(Some(139), None, false, None)), Outcome::Crash, "128+11 from a shell");
+        assert_eq!(o(&valid, raw(Some(0), None, false, Some((0, "e3b0")))), Outcome::HarnessError, "0 bytes");
+        let mut refd = case(Reject, Reject, None);
+        refd.reference_sha256 = Some("good".into());
+        assert_eq!(o(&refd, raw(Some(0), None, false, Some((1024, "good")))), Outcome::AcceptedCorrupt);
+        assert_eq!(o(&refd, raw(Some(0), None, false, Some((1024, "bad")))), Outcome::AcceptedMisread);
+        assert_eq!(o(&refd, raw(Some(0), None, false, Some((512, "good")))), Outcome::AcceptedMisread);
         assert_eq!(o(&bad, raw(None, Some(11), false, None)), Outcome::Crash);
         assert_eq!(o(&valid, raw(None, None, true, None)), Outcome::Timeout);
         assert_eq!(o(&either, raw(Some(1), None, false, None)), Outcome::Pass);
@@ -1029,15 +1306,53 @@ mod tests {
         assert_eq!(o(&either, raw(Some(0), None, false, Some((1024, "bad")))), Outcome::WrongBytes);
         let j = classify(&valid, Judging::Either, &raw(Some(0), None, false, Some((1023, "x"))), &ok);
         assert!(j.detail.contains("(-1)"), "{}", j.detail);
-        let j = classify(&valid, Judging::Either, &raw(Some(3), None, false, None), &ok);
-        assert!(j.detail.contains("exit 3: boom"), "{}", j.detail);
-        // Success codes belong to the adapter.
+        let j = classify(&valid, Judging::Either, &raw(Some(1), None, false, None), &ok);
+        assert!(j.detail.contains("exit 1: boom"), "{}", j.detail);
+        // Exit codes belong to the adapter.
         assert_eq!(
-            classify(&valid, Judging::Either, &raw(Some(1), None, false, Some((1024, "good"))), &[0, 1]).outcome,
+            classify(
+                &valid,
+                Judging::Either,
+                &raw(Some(1), None, false, Some((1024, "good"))),
+                &ExitContract::with(&[0, 1], &[], &[])
+            )
+            .outcome,
             Outcome::Pass
         );
         let no_digest = case(Accept, Accept, None);
         assert_eq!(o(&no_digest, raw(Some(0), None, false, Some((1024, "zz")))), Outcome::Pass);
+    }
+
+    #[test]
+    fn time_limits_scale_with_the_virtual_size() {
+        let o = ReaderOptions::default();
+        assert_eq!(o.timeout_for(0), Duration::from_secs(10));
+        assert_eq!(o.timeout_for(1 << 30), Duration::from_secs(25));
+        assert_eq!(o.timeout_for(5 << 30), Duration::from_secs(85));
+        assert_eq!(o.timeout_for(u64::MAX), o.timeout_for(u64::MAX), "no overflow");
+    }
+
+    #[test]
+    fn the_sanity_case_is_the_plainest_valid_one() {
+        let mut m = Manifest::new("t");
+        let mut fixed = case(Accept, Accept, Some("x"));
+        fixed.id = "f".into();
+        fixed.tags = vec!["fixed".into()];
+        fixed.expected_codes.clear();
+        let mut warned = fixed.clone();
+        warned.id = "e".into();
+        warned.verdict.insert("strict".into(), Warn);
+        let mut dynamic = fixed.clone();
+        dynamic.id = "d".into();
+        dynamic.tags = vec!["dynamic".into()];
+        let mut bad = fixed.clone();
+        bad.id = "b".into();
+        bad.verdict.insert("compat".into(), Reject);
+        bad.verdict.insert("strict".into(), Reject);
+        m.cases = vec![bad, dynamic, warned, fixed];
+        assert_eq!(sanity_case(&m).map(|c| c.id.as_str()), Some("f"));
+        m.cases.pop();
+        assert_eq!(sanity_case(&m).map(|c| c.id.as_str()), Some("e"));
     }
 
     #[test]

@@ -11,17 +11,26 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vhd_validator::conform::adapter::probe_version;
+use vhd_validator::conform::template::Template;
 use vhd_validator::conform::{
     self, group_order, Adapter, Behaviour, Builtin, CaseResult, ExpectFile, ImplementationRun, Judging, ReaderOptions,
-    ReaderRun, Requirement, Status as CaseStatus,
+    ReaderRun, Requirement, Status as CaseStatus, ExitContract,
 };
 use vhd_validator::manifest::Manifest;
 
 /// Run VHD readers over a conformance corpus and compare what they read with its manifest.
 ///
-/// Each case's files are copied to a scratch directory and the implementation is run on the
-/// case's main image with a time limit. Outcomes: pass, wrong-bytes, wrong-size,
-/// accepted-corrupt, rejected-valid, crash, timeout, skipped (docs/CONFORMANCE.md).
+/// Each case's files are copied to a fresh scratch directory, which is the command's working
+/// directory (so give scripts by absolute path), and the implementation is run on the case's
+/// main image with a time limit. Before the run each implementation must read the corpus's
+/// plainest valid case correctly (the sanity pass), or the run stops with exit status 2.
+/// Outcomes: pass, wrong-bytes, wrong-size, accepted-corrupt, accepted-misread, rejected-valid,
+/// crash, timeout, harness-error, skipped (docs/CONFORMANCE.md).
+///
+/// The adapter contract of --cmd: exit 0 = read (the virtual disk written), 1 = refused this
+/// image, 77 = unsupported feature (skipped, never a pass); any other exit code is a harness
+/// error (always a failure); a signal, or 128+N from a shell, is a crash. Exit 0 with nothing
+/// written, or 0 bytes of a non-empty disk, is a harness error.
 ///
 /// A command template (`--cmd`) is split into words like a shell command and run without a
 /// shell. Placeholders: {image} the main image, {out} the raw file to write the virtual disk to
@@ -50,9 +59,24 @@ pub struct Args {
     #[arg(long = "name", value_name = "NAME")]
     pub names: Vec<String>,
 
-    /// Exit codes that mean success for --cmd implementations (comma-separated; default 0).
+    /// Exit codes that mean "read" for --cmd implementations (comma-separated; default 0).
     #[arg(long = "ok-exit", value_name = "CODES", value_delimiter = ',')]
     pub ok_exit: Vec<i32>,
+
+    /// Exit codes that mean "refused this image" for --cmd implementations (default 1).
+    #[arg(long = "refused-exit", value_name = "CODES", value_delimiter = ',')]
+    pub refused_exit: Vec<i32>,
+
+    /// Exit codes that mean "unsupported feature" (skipped) for --cmd implementations
+    /// (default 77).
+    #[arg(long = "unsupported-exit", value_name = "CODES", value_delimiter = ',')]
+    pub unsupported_exit: Vec<i32>,
+
+    /// Command that prints the n-th --cmd implementation's version (repeatable, in --cmd order;
+    /// split like --cmd, run without a shell); its first line is recorded in the reports. A
+    /// version command that fails stops the run.
+    #[arg(long = "version-cmd", value_name = "COMMAND")]
+    pub version_cmds: Vec<String>,
 
     /// Feature tags no implementation of this run supports (comma-separated, repeatable):
     /// cases carrying one are skipped.
@@ -77,9 +101,14 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = JudgingArg::Either)]
     pub profile: JudgingArg,
 
-    /// Time limit per case in seconds (the process group is killed when it is reached).
+    /// Time limit per case in seconds, plus --timeout-per-gib for each GiB of the case's virtual
+    /// size (the process group is killed when it is reached).
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     pub timeout: Duration,
+
+    /// Seconds added to the time limit per GiB of virtual size (0 for none).
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = parse_seconds_or_zero)]
+    pub timeout_per_gib: Duration,
 
     /// Report format on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -172,6 +201,17 @@ pub fn parse_seconds(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses a number of seconds that may be 0.
+///
+/// # Errors
+/// A message when it is not a number of seconds.
+pub fn parse_seconds_or_zero(s: &str) -> Result<Duration, String> {
+    if s.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    parse_seconds(s)
+}
+
 /// Writes `text` to `path`.
 ///
 /// # Errors
@@ -187,6 +227,17 @@ fn adapters(args: &Args, scratch: &Path) -> Result<Vec<Adapter>, Fatal> {
     }
     if args.names.len() > args.cmds.len() {
         return Err(Fatal::msg(format!("{} --name values for {} --cmd templates", args.names.len(), args.cmds.len())));
+    }
+    if args.version_cmds.len() > args.cmds.len() {
+        return Err(Fatal::msg(format!(
+            "{} --version-cmd values for {} --cmd templates",
+            args.version_cmds.len(),
+            args.cmds.len()
+        )));
+    }
+    let exit = ExitContract::with(&args.ok_exit, &args.refused_exit, &args.unsupported_exit);
+    if let Some(c) = exit.overlap() {
+        return Err(Fatal::msg(format!("exit code {c} is given two meanings (--ok-exit, --refused-exit, --unsupported-exit)")));
     }
     let mut out = Vec::new();
     for i in &args.impls {
@@ -206,8 +257,15 @@ fn adapters(args: &Args, scratch: &Path) -> Result<Vec<Adapter>, Fatal> {
         let name =
             args.names.get(i).cloned().unwrap_or_else(|| if i == 0 { "cmd".into() } else { format!("cmd{}", i + 1) });
         let mut a = Adapter::from_template(&name, t).map_err(|e| Fatal::msg(format!("--cmd {t:?}: {e}")))?;
-        if !args.ok_exit.is_empty() {
-            a.success_codes = args.ok_exit.clone();
+        a.exit = exit.clone();
+        if let Some(v) = args.version_cmds.get(i) {
+            let t = Template::parse(v, &[]).map_err(|e| Fatal::msg(format!("--version-cmd {v:?}: {e}")))?;
+            let words: Vec<String> =
+                t.expand(&|_| Vec::new()).iter().map(|w| w.to_string_lossy().into_owned()).collect();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            a.version = Some(probe_version(&words, scratch, Duration::from_secs(30)).ok_or_else(|| {
+                Fatal::msg(format!("{name}: --version-cmd {v:?} failed or printed nothing"))
+            })?);
         }
         out.push(a);
     }
@@ -231,6 +289,7 @@ pub fn run(args: Args) -> Outcome {
     };
     let opts = ReaderOptions {
         timeout: args.timeout,
+        timeout_per_gib: args.timeout_per_gib,
         judging: args.profile.into(),
         unsupported: args.unsupported.iter().filter(|t| !t.is_empty()).cloned().collect(),
         run_unsupported: args.run_unsupported,
@@ -311,13 +370,14 @@ pub fn text_reader(run: &ReaderRun) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "conformance of readers: corpus {} ({} of {} cases, {}), profile {}, time limit {} ms",
+        "conformance of readers: corpus {} ({} of {} cases, {}), profile {}, time limit {} ms + {} ms per GiB",
         run.corpus.dir,
         run.corpus.selected,
         run.corpus.cases,
         run.corpus.generator,
         run.judging.as_str(),
-        run.timeout_ms
+        run.timeout_ms,
+        run.timeout_per_gib_ms
     );
     for i in &run.implementations {
         let _ = writeln!(s, "\n{} ({})", i.name, i.version.as_deref().unwrap_or("version unknown"));
@@ -354,6 +414,14 @@ pub fn text_reader(run: &ReaderRun) -> String {
             i.summary.status(CaseStatus::UnexpectedPass),
         );
     }
+    let rows = conform::fault_rows(run);
+    if !rows.is_empty() {
+        let _ = writeln!(s, "\nknown faults (a failing outcome on the fault's case catches it):");
+        for row in rows {
+            let cells: Vec<String> = row.outcomes.iter().map(|(n, o)| format!("{n} {}", fault_cell(*o))).collect();
+            let _ = writeln!(s, "  {} ({}): {}", row.fault.id, row.fault.case, cells.join(", "));
+        }
+    }
     let failures: usize = run.implementations.iter().map(|i| i.summary.status(CaseStatus::Fail)).sum();
     let xpass: usize = run.implementations.iter().map(|i| i.summary.status(CaseStatus::UnexpectedPass)).sum();
     let _ = writeln!(
@@ -362,6 +430,47 @@ pub fn text_reader(run: &ReaderRun) -> String {
         if run.passed() { "PASS" } else { "FAIL" },
         run.implementations.len()
     );
+    s
+}
+
+/// How a fault's case came out for one implementation: `caught (OUTCOME)`, `not caught` or
+/// `skipped`.
+fn fault_cell(o: conform::Outcome) -> String {
+    if o.is_failure() {
+        format!("caught ({o})")
+    } else if o == conform::Outcome::Skipped {
+        "skipped".to_string()
+    } else {
+        "not caught".to_string()
+    }
+}
+
+/// The Markdown "Known faults" table of a run (docs/CONFORMANCE.md reproduces it).
+pub fn markdown_faults(run: &ReaderRun) -> String {
+    let rows = conform::fault_rows(run);
+    let mut s = String::new();
+    if rows.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "## Known faults\n");
+    let _ = write!(s, "| Fault | Found in | Case |");
+    for i in &run.implementations {
+        let _ = write!(s, " {} |", md_cell(&i.name));
+    }
+    let _ = write!(s, "\n| --- | --- | --- |");
+    for _ in &run.implementations {
+        s.push_str(" --- |");
+    }
+    s.push('\n');
+    for row in rows {
+        let _ = write!(s, "| `{}` | {} | `{}` |", row.fault.id, row.fault.found_in.join(", "), row.fault.case);
+        for i in &run.implementations {
+            let cell = row.outcomes.iter().find(|(n, _)| *n == i.name).map_or_else(String::new, |(_, o)| fault_cell(*o));
+            let _ = write!(s, " {cell} |");
+        }
+        s.push('\n');
+    }
+    s.push('\n');
     s
 }
 
@@ -381,12 +490,19 @@ pub struct JunitItem<'a> {
     pub expect: Option<(usize, &'a str)>,
     /// Run time in milliseconds.
     pub elapsed_ms: u64,
-    /// The command's messages.
+    /// The command's messages (their tail).
     pub stderr: &'a str,
+    /// The size in bytes the result must have, when one is defined.
+    pub expected_size: Option<u64>,
+    /// The SHA-256 the result must have, when one is defined.
+    pub expected_sha256: Option<&'a str>,
 }
 
-/// A JUnit test suite for one implementation. Expected failures and not-run cases are
-/// `skipped` (with the reason); failures and unexpected passes are `failure`s.
+/// A JUnit test suite for one implementation. Expected failures are passing test cases with an
+/// `expected-failure` property (outcome, reason, expect line); not-run cases are `skipped`;
+/// failures and unexpected passes are `failure`s with the tail of the command's messages.
+/// Every test case carries `outcome`, and `expected-size` and `expected-sha256` where defined,
+/// as properties. Test case names are unique within the suite (a repeated name gets ` #2`, ...).
 pub fn junit_suite<'a>(
     suite_name: &str,
     version: Option<&str>,
@@ -396,6 +512,7 @@ pub fn junit_suite<'a>(
     let mut suite = TestSuite::new(suite_name);
     suite.add_property(Property::new("version", version.unwrap_or("unknown")));
     suite.add_property(Property::new("command", command));
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for it in items {
         let status = match it.status {
             CaseStatus::Ok => TestCaseStatus::success(),
@@ -412,16 +529,7 @@ pub fn junit_suite<'a>(
                 st.set_message(format!("passes, but the expect file lists it as failing (line {line}: {reason})"));
                 st
             }
-            CaseStatus::ExpectedFailure => {
-                let mut st = TestCaseStatus::skipped();
-                st.set_type("expected-failure");
-                let (line, reason) = it.expect.unwrap_or((0, ""));
-                st.set_message(format!(
-                    "expected failure ({}): {reason} (expect line {line}); {}",
-                    it.outcome, it.detail
-                ));
-                st
-            }
+            CaseStatus::ExpectedFailure => TestCaseStatus::success(),
             CaseStatus::Skipped => {
                 let mut st = TestCaseStatus::skipped();
                 st.set_type("skipped");
@@ -429,9 +537,24 @@ pub fn junit_suite<'a>(
                 st
             }
         };
-        let mut tc = TestCase::new(it.name, status);
+        let n = seen.entry(it.name.to_string()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 { it.name.to_string() } else { format!("{} #{n}", it.name) };
+        let mut tc = TestCase::new(name, status);
         tc.set_classname(it.classname);
         tc.set_time(Duration::from_millis(it.elapsed_ms));
+        tc.add_property(Property::new("outcome", it.outcome));
+        if it.status == CaseStatus::ExpectedFailure {
+            let (line, reason) = it.expect.unwrap_or((0, ""));
+            tc.add_property(Property::new("expected-failure", format!("{}: {reason} (expect line {line})", it.outcome)));
+            tc.add_property(Property::new("detail", it.detail));
+        }
+        if let Some(size) = it.expected_size {
+            tc.add_property(Property::new("expected-size", size.to_string()));
+        }
+        if let Some(sha) = it.expected_sha256 {
+            tc.add_property(Property::new("expected-sha256", sha));
+        }
         if it.status.is_bad() && !it.stderr.is_empty() {
             tc.set_system_err(it.stderr);
         }
@@ -465,6 +588,8 @@ pub fn junit_reader(run: &ReaderRun) -> Result<String, Fatal> {
             expect: r.expect.as_ref().map(|e| (e.line, e.reason.as_str())),
             elapsed_ms: r.raw.as_ref().map_or(0, |x| x.elapsed_ms),
             stderr: r.raw.as_ref().map_or("", |x| x.stderr.as_str()),
+            expected_size: Some(r.expected_size),
+            expected_sha256: r.expected_sha256.as_deref(),
         });
         report.add_test_suite(junit_suite(&format!("reader: {}", i.name), i.version.as_deref(), &i.command, items));
     }
@@ -522,13 +647,15 @@ pub fn markdown_reader(run: &ReaderRun) -> String {
     let _ = writeln!(s, "# VHD reader conformance\n");
     let _ = writeln!(
         s,
-        "Corpus `{}` ({} of {} cases, {}); profile `{}`; time limit {} ms per case; vhd-validate {}.\n",
+        "Corpus `{}` ({} of {} cases, {}); profile `{}`; time limit {} ms per case plus {} ms per GiB of \
+         virtual size; vhd-validate {}.\n",
         run.corpus.dir,
         run.corpus.selected,
         run.corpus.cases,
         run.corpus.generator,
         run.judging.as_str(),
         run.timeout_ms,
+        run.timeout_per_gib_ms,
         run.tool_version
     );
     md_implementations(&mut s, &run.implementations);
@@ -539,6 +666,7 @@ pub fn markdown_reader(run: &ReaderRun) -> String {
          feature the implementation declares unsupported. \"Expected\" is what the manifest asks: \
          `read`, `reject`, or `either`.\n"
     );
+    s.push_str(&markdown_faults(run));
     // Case -> (group, codes, requirement, per implementation result).
     let names: Vec<&str> = run.implementations.iter().map(|i| i.name.as_str()).collect();
     let first = run.implementations.first();

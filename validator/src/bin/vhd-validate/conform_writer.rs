@@ -291,6 +291,8 @@ pub fn junit_writer(run: &WriterRun) -> Result<String, Fatal> {
             expect: r.expect.as_ref().map(|e| (e.line, e.reason.as_str())),
             elapsed_ms: r.raw.elapsed_ms,
             stderr: &r.raw.stderr,
+            expected_size: None,
+            expected_sha256: None,
         });
         report.add_test_suite(junit_suite(&format!("writer: {}", i.name), i.version.as_deref(), &i.command, items));
     }

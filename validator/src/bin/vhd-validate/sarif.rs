@@ -4,7 +4,10 @@
 //! One run; the tool driver lists the whole rule catalogue (`ruleIndex` is the catalogue
 //! position); each finding is a result with the rule's level under the chosen profile
 //! (`error`, `warning`, `note` for info), a message, and a binary region (`byteOffset`,
-//! `byteLength`) in the file it is about plus the structure path as a logical location.
+//! `byteLength`, and `startLine` 1, which GitHub code scanning requires of every region) in the
+//! file it is about plus the structure path as a logical location; `partialFingerprints`
+//! (`vhdFinding/v1`: SHA-256 of code, file, structure path and byte offset) lets code scanning
+//! follow a finding from run to run.
 //! Inputs that could not be checked are tool execution notifications, and make
 //! `executionSuccessful` false.
 
@@ -69,6 +72,7 @@ fn rule_descriptor(r: &vhd_validator::rules::Rule, code: Code) -> Value {
 
 fn result(f: &Finding) -> Value {
     let mut region = Map::new();
+    region.insert("startLine".into(), json!(1));
     region.insert("byteOffset".into(), json!(f.offset));
     if f.length > 0 {
         region.insert("byteLength".into(), json!(f.length));
@@ -100,8 +104,21 @@ fn result(f: &Finding) -> Value {
             },
             "logicalLocations": [{ "fullyQualifiedName": f.path, "kind": "member" }],
         }],
+        "partialFingerprints": { "vhdFinding/v1": fingerprint(f) },
         "properties": Value::Object(props),
     })
+}
+
+/// The stable fingerprint of a finding: SHA-256 of its code, file, structure path and byte
+/// offset (NUL-separated), lower-case hex.
+fn fingerprint(f: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [f.code.as_str(), f.file.as_str(), f.path.as_str(), &f.offset.to_string()] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    vhd_validator::manifest::hex(&h.finalize())
 }
 
 /// The SARIF document of a `check` run.
@@ -173,7 +190,13 @@ mod tests {
         assert_eq!(v["ruleIndex"], json!(Code::FooterChecksum as usize));
         assert_eq!(v["level"], level(f.severity));
         assert_eq!(v["message"]["text"], "bad (expected 1, found 2)");
-        assert_eq!(v["locations"][0]["physicalLocation"]["region"], json!({"byteOffset": 64, "byteLength": 4}));
+        assert_eq!(
+            v["locations"][0]["physicalLocation"]["region"],
+            json!({"startLine": 1, "byteOffset": 64, "byteLength": 4})
+        );
+        let fp = v["partialFingerprints"]["vhdFinding/v1"].as_str().unwrap();
+        assert_eq!(fp.len(), 64);
+        assert_eq!(result(&f)["partialFingerprints"]["vhdFinding/v1"], fp, "stable");
         assert_eq!(v["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "footer.checksum");
     }
 }
