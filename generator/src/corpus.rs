@@ -37,10 +37,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), GenError> {
         std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
     entries.sort();
     for p in entries {
-        if p.is_dir() {
+        let meta = std::fs::symlink_metadata(&p).map_err(|e| GenError::Io { path: p.clone(), source: e })?;
+        if meta.is_dir() {
             walk(&p, out)?;
         } else if is_yaml(&p) {
-            out.push(p);
+            // Decided by stat, never by opening: a FIFO or device named *.yaml is not waited on.
+            match std::fs::metadata(&p).map(|m| vhd_validator::io::not_regular(&m)) {
+                Ok(None) => out.push(p),
+                Ok(Some(what)) => eprintln!("vhd-generate: note: skipping {}: it is {what}", p.display()),
+                Err(e) => eprintln!("vhd-generate: note: skipping {}: {e}", p.display()),
+            }
         }
     }
     Ok(())
@@ -52,7 +58,8 @@ fn rel_slash(p: &Path, root: &Path) -> String {
 }
 
 /// Expands files and directories (searched recursively for `*.yaml` / `*.yml`, sorted) into
-/// inputs.
+/// inputs. Symbolic links to directories are not followed (no cycles); entries that are not
+/// regular files are skipped with a note on stderr.
 ///
 /// # Errors
 /// [`GenError::Io`] when a path cannot be read.
@@ -94,17 +101,103 @@ pub fn generate_inputs_with(
     opts: &GenOptions,
     progress: &dyn Progress,
 ) -> Result<Manifest, GenError> {
-    let mut manifest = Manifest::new(generator_name());
-    let mut seen = std::collections::BTreeMap::new();
-    progress.start(inputs.len() as u64);
-    for input in inputs {
-        let case = generate_input(input, out, opts, &mut seen)?;
-        manifest.cases.push(case);
-        progress.advance(1);
+    stage_output(out, opts.force, |dir| {
+        let mut manifest = Manifest::new(generator_name());
+        let mut seen = std::collections::BTreeMap::new();
+        progress.start(inputs.len() as u64);
+        for input in inputs {
+            let case = generate_input(input, dir, opts, &mut seen)?;
+            manifest.cases.push(case);
+            progress.advance(1);
+        }
+        manifest.cases.sort_by(|a, b| a.id.cmp(&b.id));
+        write_manifest(dir, &manifest, false)?;
+        Ok(manifest)
+    })
+}
+
+/// Runs `fill` on a new temporary directory beside `out` (in `out`'s parent) and moves what it
+/// wrote into `out` only when it succeeded: a failure (an invalid scenario, a full disk) leaves
+/// nothing behind and touches nothing that existed.
+///
+/// When `out` does not exist the staged directory is renamed to it. When it exists, its files
+/// and directories are merged in: a file that already exists is an error
+/// ([`GenError::Exists`]), unless `force`, which replaces regular files only. Nothing in `out`
+/// that is not a regular file or a directory (a symbolic link, even a dangling one, a FIFO, a
+/// device) is ever written through or replaced, and `out` itself must be a directory, not a
+/// symbolic link. Conflicts are all checked before anything is moved.
+///
+/// # Errors
+/// The error of `fill`; [`GenError::Exists`] or [`GenError::Invalid`] for a conflict;
+/// [`GenError::Io`].
+pub fn stage_output<T>(
+    out: &Path,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<T, GenError>,
+) -> Result<T, GenError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GenError::Io { path, source }
+    };
+    let existing = std::fs::symlink_metadata(out).ok();
+    if let Some(m) = &existing {
+        if !m.is_dir() {
+            let what = vhd_validator::io::not_regular(m).unwrap_or("a file");
+            return Err(refuse(out, what));
+        }
     }
-    manifest.cases.sort_by(|a, b| a.id.cmp(&b.id));
-    write_manifest(out, &manifest, opts.force)?;
-    Ok(manifest)
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp =
+        tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempdir_in(parent).map_err(io(parent))?;
+    let value = fill(tmp.path())?;
+    if existing.is_none() {
+        let kept = tmp.keep();
+        if let Err(e) = std::fs::rename(&kept, out) {
+            let _ = std::fs::remove_dir_all(&kept);
+            return Err(GenError::Io { path: out.to_path_buf(), source: e });
+        }
+        return Ok(value);
+    }
+    let mut moves = Vec::new();
+    plan_merge(tmp.path(), out, force, &mut moves)?;
+    for (from, to) in moves {
+        std::fs::rename(&from, &to).map_err(io(&to))?;
+    }
+    Ok(value)
+}
+
+fn refuse(path: &Path, what: &str) -> GenError {
+    GenError::Invalid {
+        path: path.display().to_string(),
+        message: format!("is {what}; output is written only into directories and over regular files"),
+    }
+}
+
+/// Plans the renames that merge the staged tree `from` into the existing directory `to`.
+fn plan_merge(from: &Path, to: &Path, force: bool, moves: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), GenError> {
+    let io = |e| GenError::Io { path: from.to_path_buf(), source: e };
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(from).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
+    entries.sort();
+    for src in entries {
+        let Some(name) = src.file_name() else { continue };
+        let dst = to.join(name);
+        let staged_dir = std::fs::symlink_metadata(&src).map_err(io)?.is_dir();
+        match std::fs::symlink_metadata(&dst) {
+            Err(_) => moves.push((src, dst)),
+            Ok(m) if m.is_dir() && staged_dir => plan_merge(&src, &dst, force, moves)?,
+            Ok(m) if m.is_file() && !staged_dir => {
+                if !force {
+                    return Err(GenError::Exists(dst));
+                }
+                moves.push((src, dst));
+            }
+            Ok(m) => return Err(refuse(&dst, vhd_validator::io::not_regular(&m).unwrap_or("a regular file"))),
+        }
+    }
+    Ok(())
 }
 
 /// Generates one input (a scenario or a foreign case) into `out`; `seen` maps the case ids
@@ -149,7 +242,10 @@ fn generate_input(
 /// [`GenError::Exists`] or [`GenError::Io`].
 pub fn write_manifest(dir: &Path, m: &Manifest, force: bool) -> Result<(), GenError> {
     let path = dir.join(MANIFEST_FILE);
-    if !force && path.exists() {
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        return Err(refuse(&path, "not a regular file"));
+    }
+    if !force && std::fs::symlink_metadata(&path).is_ok() {
         return Err(GenError::Exists(path));
     }
     std::fs::create_dir_all(dir).map_err(|e| GenError::Io { path: dir.to_path_buf(), source: e })?;

@@ -63,6 +63,26 @@ fn plain_name(n: &str) -> bool {
     !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '\\'])
 }
 
+/// Copies the regular file `from` (opened without blocking: a FIFO or device is refused) to a
+/// new file `to` (replaced only when `force`).
+fn copy_regular(from: &Path, to: &Path, force: bool) -> Result<(), GenError> {
+    let io = |p: &Path| {
+        let path = p.to_path_buf();
+        move |source| GenError::Io { path, source }
+    };
+    let mut src = vhd_validator::io::open_regular(from).map_err(io(from))?;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true);
+    if force {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    let mut dst = o.open(to).map_err(io(to))?;
+    std::io::copy(&mut src, &mut dst).map_err(io(to))?;
+    Ok(())
+}
+
 /// Copies the files of the foreign case described at `yaml` into `out/<id>/` (created; files
 /// are refused if they exist, unless `opts.force`) and returns its manifest entry. `default_id`
 /// is the id when the description gives none.
@@ -123,7 +143,7 @@ pub fn generate_foreign(yaml: &Path, default_id: &str, out: &Path, opts: &GenOpt
         if !opts.force && to.exists() {
             return Err(GenError::Exists(to));
         }
-        std::fs::copy(&from, &to).map_err(|e| GenError::Io { path: from.clone(), source: e })?;
+        copy_regular(&from, &to, opts.force)?;
         let (sha256, size) = file_sha256(&to).map_err(|e| GenError::Io { path: to.clone(), source: e })?;
         files.push(CaseFile { path: join(n), size, sha256 });
     }

@@ -243,38 +243,40 @@ pub fn generate_random_with(
     force: bool,
     progress: &dyn vhd_validator::progress::Progress,
 ) -> Result<Manifest, GenError> {
-    progress.start(count as u64);
-    let mut manifest = Manifest::new(generator_name());
-    let ratio = if corrupt_ratio.is_finite() { corrupt_ratio.clamp(0.0, 1.0) } else { 0.0 };
-    let threshold = (ratio * 1_000_000.0) as u64;
-    for i in 0..count {
-        let mut r = pattern::rng(seed, Purpose::RandomCase, i as u64);
-        let case_seed = r.next_u64();
-        let corrupt = r.random_range(0..1_000_000u64) < threshold;
-        let s = if corrupt { random_corrupt(&mut r, case_seed) } else { None }
-            .unwrap_or_else(|| random_valid(&mut r, case_seed));
-        let id = format!("random/{i:04}");
-        let dir = out.join(&id);
-        std::fs::create_dir_all(&dir).map_err(|e| GenError::Io { path: dir.clone(), source: e })?;
-        let text = yaml::to_yaml(&s).map_err(|m| GenError::Invalid { path: id.clone(), message: m })?;
-        let yaml_path = dir.join("scenario.yaml");
-        if !force && yaml_path.exists() {
-            return Err(GenError::Exists(yaml_path));
+    crate::corpus::stage_output(out, force, |stage| {
+        progress.start(count as u64);
+        let mut manifest = Manifest::new(generator_name());
+        let ratio = if corrupt_ratio.is_finite() { corrupt_ratio.clamp(0.0, 1.0) } else { 0.0 };
+        let threshold = (ratio * 1_000_000.0) as u64;
+        for i in 0..count {
+            let mut r = pattern::rng(seed, Purpose::RandomCase, i as u64);
+            let case_seed = r.next_u64();
+            let corrupt = r.random_range(0..1_000_000u64) < threshold;
+            let s = if corrupt { random_corrupt(&mut r, case_seed) } else { None }
+                .unwrap_or_else(|| random_valid(&mut r, case_seed));
+            let id = format!("random/{i:04}");
+            let dir = stage.join(&id);
+            std::fs::create_dir_all(&dir).map_err(|e| GenError::Io { path: dir.clone(), source: e })?;
+            let text = yaml::to_yaml(&s).map_err(|m| GenError::Invalid { path: id.clone(), message: m })?;
+            let yaml_path = dir.join("scenario.yaml");
+            if !force && yaml_path.exists() {
+                return Err(GenError::Exists(yaml_path));
+            }
+            std::fs::write(&yaml_path, text).map_err(|e| GenError::Io { path: yaml_path.clone(), source: e })?;
+            let opts = GenOptions { seed: None, force };
+            let case = generate_case(
+                &s,
+                &id,
+                Some(format!("{id}/scenario.yaml")),
+                &dir,
+                &id,
+                &["scenario.yaml".to_string()],
+                &opts,
+            )?;
+            manifest.cases.push(case);
+            progress.advance(1);
         }
-        std::fs::write(&yaml_path, text).map_err(|e| GenError::Io { path: yaml_path.clone(), source: e })?;
-        let opts = GenOptions { seed: None, force };
-        let case = generate_case(
-            &s,
-            &id,
-            Some(format!("{id}/scenario.yaml")),
-            &dir,
-            &id,
-            &["scenario.yaml".to_string()],
-            &opts,
-        )?;
-        manifest.cases.push(case);
-        progress.advance(1);
-    }
-    write_manifest(out, &manifest, force)?;
-    Ok(manifest)
+        write_manifest(stage, &manifest, false)?;
+        Ok(manifest)
+    })
 }

@@ -1362,6 +1362,26 @@ mutations:
 "#,
     ),
     (
+        "CHAIN-PARENT-OUTSIDE-SEARCH",
+        r#"description: The parent file is deleted; its absolute W2ku locator path lies outside the child's directory and is refused unopened.
+seed: 1
+image:
+  type: differencing
+  size: 4 MiB
+  writes:
+    - {sector: 8, count: 8, pattern: {fill: 0x77}}
+  parent:
+    type: dynamic
+    size: 4 MiB
+    writes:
+      - {sector: 0, count: 64, pattern: {counter: 5}}
+mutations:
+  - op: {delete-file: {}}
+    image: 1
+    expect: [CHAIN-PARENT-MISSING, CHAIN-PARENT-OUTSIDE-SEARCH]
+"#,
+    ),
+    (
         "CHAIN-PARENT-NOT-VHD",
         r#"description: The (fixed) parent's only footer has a bad cookie.
 seed: 1

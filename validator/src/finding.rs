@@ -95,3 +95,46 @@ impl fmt::Display for Finding {
         }
     }
 }
+
+/// Makes text from an image or a file name inert for a terminal and a line-oriented report:
+/// every control character becomes a visible escape (`\n`, `\r`, `\t`, `\0`, `\x1b` for the
+/// other C0 controls and DEL, `\u{85}` for C1 controls, line and paragraph separators,
+/// bidirectional and zero-width format characters), so a string can neither end a line, forge
+/// another, nor move, recolour or retitle a terminal. Everything else (backslashes too) is kept.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    fn hostile(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}')
+            || matches!(c, '\u{2066}'..='\u{2069}' | '\u{feff}')
+    }
+    if !s.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hostile(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape_text;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert_eq!(escape_text("plain C:\\dir\\p.vhd"), "plain C:\\dir\\p.vhd");
+        assert_eq!(escape_text("a\nb: PASS\r\0"), "a\\nb: PASS\\r\\0");
+        assert_eq!(escape_text("\x1b]0;title\x07\x7f"), "\\x1b]0;title\\x07\\x7f");
+        assert_eq!(escape_text("\u{85}\u{202e}\u{2028}x"), "\\u{85}\\u{202e}\\u{2028}x");
+        assert!(!escape_text(&(0u8..=0x7f).map(char::from).collect::<String>()).chars().any(char::is_control));
+    }
+}

@@ -1,7 +1,8 @@
 //! Read-only random access to image bytes.
 //!
 //! Every parser reads through [`ReadAt`], so the same code runs on files (opened read-only) and
-//! on in-memory buffers (fuzzing, tests). No function here writes.
+//! on in-memory buffers (fuzzing, tests). No function here writes. [`open_regular`] is the one
+//! way image files are opened: only regular files, never blocking.
 
 use std::fs::File;
 use std::io;
@@ -37,6 +38,15 @@ pub trait ReadAt {
         Ok(())
     }
 
+    /// Fails when the source no longer has the length it had when opened (a file changed
+    /// while it was read). Sources that cannot change (buffers) always pass.
+    ///
+    /// # Errors
+    /// `InvalidData` naming both lengths, or the error of asking the length.
+    fn check_unchanged(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Whether `[offset, offset + len)` lies inside the source (false on overflow).
     fn contains(&self, offset: u64, len: u64) -> bool {
         offset.checked_add(len).is_some_and(|end| end <= self.len())
@@ -51,23 +61,130 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    /// Opens `path` read-only and records its length.
+    /// Opens `path` read-only with [`open_regular`] and records its length.
     ///
     /// # Errors
-    /// Any error from opening or `stat`ing the file; a directory is refused.
+    /// Any error from opening or `stat`ing the file; anything but a regular file is refused.
     pub fn open(path: &Path) -> io::Result<FileSource> {
-        let file = File::open(path)?;
-        let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory"));
-        }
-        Ok(FileSource { file, len: meta.len() })
+        FileSource::from_file(open_regular(path)?)
     }
+
+    /// Wraps a file already opened (and checked) by [`open_regular`] or
+    /// [`open_regular_nofollow`].
+    ///
+    /// # Errors
+    /// An error from `stat`ing the file.
+    pub fn from_file(file: File) -> io::Result<FileSource> {
+        let len = file.metadata()?.len();
+        Ok(FileSource { file, len })
+    }
+}
+
+/// What a non-regular file is, in words (`a FIFO (named pipe)`, `a socket`, `a character
+/// device`, `a block device`, `a directory`, `a symbolic link` for `symlink_metadata`); `None`
+/// for a regular file.
+pub fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    if t.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens `path` read-only as an image: without blocking (`O_NONBLOCK`, so a FIFO does not hang
+/// the open), then decides by `fstat` of the open file, never by the name. Anything but a
+/// regular file is refused with an error naming what it is (a FIFO, a socket, a character or
+/// block device, a directory), and so is a file of the `proc` or `sysfs` file systems (whose
+/// sizes are not their contents). Symbolic links are followed.
+///
+/// # Errors
+/// The error of `open`/`fstat`, or `InvalidInput` saying what the file is.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    open_checked(path, false)
+}
+
+/// [`open_regular`], but a symbolic link as the last component is refused (`O_NOFOLLOW`): for
+/// paths already resolved by the caller.
+///
+/// # Errors
+/// As [`open_regular`]; `ELOOP` for a symbolic link.
+pub fn open_regular_nofollow(path: &Path) -> io::Result<File> {
+    open_checked(path, true)
+}
+
+fn open_checked(path: &Path, nofollow: bool) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = OFlags::NONBLOCK;
+        if nofollow {
+            flags |= OFlags::NOFOLLOW;
+        }
+        o.custom_flags(flags.bits() as i32);
+    }
+    let file = o.open(path)?;
+    let meta = file.metadata()?;
+    if let Some(what) = not_regular(&meta) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("is {what}, not a regular file")));
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Ok(fs) = rustix::fs::fstatfs(&file) {
+        const SYSFS_MAGIC: rustix::fs::FsWord = 0x6265_6572;
+        if fs.f_type == rustix::fs::PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a file of the proc or sysfs pseudo file system, not an image",
+            ));
+        }
+    }
+    Ok(file)
 }
 
 impl ReadAt for FileSource {
     fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Fails when the file's length is no longer the length recorded at open (the image
+    /// changed while it was being read: a reader's result would mix two versions).
+    ///
+    /// # Errors
+    /// `InvalidData` naming both lengths, or the error of `stat`.
+    fn check_unchanged(&self) -> io::Result<()> {
+        let now = self.file.metadata()?.len();
+        if now == self.len {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the file changed size while it was read (from {} to {now} bytes)", self.len),
+            ))
+        }
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
@@ -121,6 +238,10 @@ impl<T: ReadAt + ?Sized> ReadAt for Box<T> {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         (**self).read_at(offset, buf)
+    }
+
+    fn check_unchanged(&self) -> io::Result<()> {
+        (**self).check_unchanged()
     }
 }
 

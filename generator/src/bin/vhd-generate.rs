@@ -111,20 +111,18 @@ fn fail(e: &GenError) -> ExitCode {
 }
 
 fn write_recipes(out: &std::path::Path, force: bool) -> Result<usize, GenError> {
-    std::fs::create_dir_all(out).map_err(|e| GenError::Io { path: out.to_path_buf(), source: e })?;
     let all = vhd_generator::recipes::all();
-    for r in &all {
-        let mut s = r.scenario()?;
-        s.id = None;
-        let text =
-            vhd_generator::yaml::to_yaml(&s).map_err(|m| GenError::Invalid { path: r.code.into(), message: m })?;
-        let path = out.join(format!("{}.yaml", r.code.to_ascii_lowercase()));
-        if !force && path.exists() {
-            return Err(GenError::Exists(path));
+    corpus::stage_output(out, force, |dir| {
+        for r in &all {
+            let mut s = r.scenario()?;
+            s.id = None;
+            let text =
+                vhd_generator::yaml::to_yaml(&s).map_err(|m| GenError::Invalid { path: r.code.into(), message: m })?;
+            let path = dir.join(format!("{}.yaml", r.code.to_ascii_lowercase()));
+            std::fs::write(&path, text).map_err(|e| GenError::Io { path, source: e })?;
         }
-        std::fs::write(&path, text).map_err(|e| GenError::Io { path, source: e })?;
-    }
-    Ok(all.len())
+        Ok(all.len())
+    })
 }
 
 /// Runs `f` with a progress bar on stderr (a terminal only) counting cases; the bar is cleared

@@ -542,6 +542,7 @@ impl ChainReader {
             meter.add(len);
             Ok(())
         })?;
+        self.check_unchanged()?;
         meter.flush();
         Ok(hasher.finalize().into())
     }
@@ -567,27 +568,42 @@ impl ChainReader {
     /// # Errors
     /// As [`ChainReader::write_raw`].
     pub fn write_raw_with(&self, out: &mut File, progress: &dyn Progress) -> Result<(), ReadError> {
+        if out.metadata()?.is_file() {
+            self.write_out(Out::Sparse(out), progress)
+        } else {
+            self.write_out(Out::Stream(out), progress)
+        }
+    }
+
+    /// Writes every byte of the virtual disk to `out` in order (zeros included), for a pipe or
+    /// standard output.
+    ///
+    /// # Errors
+    /// As [`ChainReader::write_raw`].
+    pub fn write_stream_with(&self, out: &mut dyn Write, progress: &dyn Progress) -> Result<(), ReadError> {
+        self.write_out(Out::Stream(out), progress)
+    }
+
+    fn write_out(&self, mut out: Out<'_>, progress: &dyn Progress) -> Result<(), ReadError> {
         let mut buf = vec![0u8; self.chunk];
         let mut meter = Meter::start(progress, self.size, PROGRESS_STEP);
-        let regular = out.metadata()?.is_file();
-        if regular {
-            out.set_len(0)?;
+        if let Out::Sparse(f) = &mut out {
+            f.set_len(0)?;
         }
         let mut pos = 0u64;
         self.map_level(0, 0, self.size, &mut |len, piece| {
-            match piece {
-                Piece::Zero if regular => {}
-                Piece::Zero => write_zeros(out, len)?,
-                Piece::File { level, offset } => {
+            match (piece, &mut out) {
+                (Piece::Zero, Out::Sparse(_)) => {}
+                (Piece::Zero, Out::Stream(w)) => write_zeros(*w, len)?,
+                (Piece::File { level, offset }, out) => {
                     let mut done = 0u64;
                     while done < len {
                         let n = usize::try_from(len - done).map_or(buf.len(), |r| r.min(buf.len()));
                         let b = &mut buf[..n];
                         self.read_file(level, offset.saturating_add(done), b)?;
-                        if regular {
-                            write_non_zero_pages(out, b, pos.saturating_add(done))?;
-                        } else {
-                            out.write_all(b)?;
+                        match out {
+                            Out::Sparse(f) => write_non_zero_pages(f, b, pos.saturating_add(done))?,
+                            Out::Stream(w) => w.write_all(b)?,
                         }
                         done += n as u64;
                     }
@@ -597,13 +613,38 @@ impl ChainReader {
             meter.add(len);
             Ok(())
         })?;
-        if regular {
-            out.set_len(self.size)?;
+        match out {
+            Out::Sparse(f) => {
+                f.set_len(self.size)?;
+                f.flush()?;
+            }
+            Out::Stream(w) => w.flush()?,
         }
-        out.flush()?;
+        self.check_unchanged()?;
         meter.flush();
         Ok(())
     }
+
+    /// Fails when an image of the chain changed size since it was opened (its bytes as read
+    /// may mix two versions).
+    ///
+    /// # Errors
+    /// [`ReadError::Io`] (`InvalidData`) naming the image level and both sizes.
+    pub fn check_unchanged(&self) -> Result<(), ReadError> {
+        for (i, l) in self.levels.iter().enumerate() {
+            l.src
+                .check_unchanged()
+                .map_err(|e| ReadError::Io(std::io::Error::new(e.kind(), format!("image {i} of the chain: {e}"))))?;
+        }
+        Ok(())
+    }
+}
+
+/// Where [`ChainReader::write_out`] writes: a regular file written sparsely at offsets, or a
+/// stream written in order.
+enum Out<'a> {
+    Sparse(&'a mut File),
+    Stream(&'a mut dyn Write),
 }
 
 /// Where the bytes of a piece of the virtual disk come from (see [`ChainReader::map_level`]).
@@ -651,7 +692,7 @@ fn hash_zeros(hasher: &mut Sha256, mut len: u64) {
     }
 }
 
-fn write_zeros(out: &mut File, mut len: u64) -> std::io::Result<()> {
+fn write_zeros(out: &mut dyn Write, mut len: u64) -> std::io::Result<()> {
     while len > 0 {
         let n = usize::try_from(len).map_or(ZEROS.len(), |l| l.min(ZEROS.len()));
         out.write_all(&ZEROS[..n])?;

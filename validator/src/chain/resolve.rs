@@ -18,6 +18,16 @@
 //! 6. in each [`CheckOptions::parent_dirs`] directory: the parent unicode name's file name, then
 //!    each locator's file name.
 //!
+//! Under [`ParentSearch::Confined`] (the default) every candidate goes through one gate,
+//! [`confine`], before anything at its path is touched: the path is walked one component at a
+//! time, symbolic links are followed only while the walk stays inside the child's directory or
+//! a [`CheckOptions::parent_dirs`] directory (each canonicalized), and a candidate that leaves
+//! them is refused without being opened or `stat`ed (so a report never says whether a path
+//! outside exists). Refused candidates are listed in [`Resolution::NotFound`]
+//! (CHAIN-PARENT-OUTSIDE-SEARCH). A confined parent is then opened by its resolved path with
+//! `O_NOFOLLOW`. Every candidate is opened with [`crate::io::open_regular`]: only regular files,
+//! never blocking.
+//!
 //! The first candidate that exists, has a usable hard disk footer and whose footer unique id
 //! equals the child's parent unique id is the parent. A child whose parent unique id is all zero
 //! (blktap's mark of a raw parent) skips the unique id comparison: the first existing VHD wins.
@@ -28,10 +38,10 @@
 //! ([`super::ChainReader::open`]), so both see the same chain.
 
 use crate::check::locator::{decoded_paths, PAYLOAD_CAP};
-use crate::check::{CheckOptions, Layout};
+use crate::check::{CheckOptions, Layout, ParentSearch};
 use crate::format::locator::decode_legacy;
 use crate::format::{format_uuid, DiskType, DynamicDiskHeader, PlatformCode};
-use crate::io::{FileSource, ReadAt};
+use crate::io::{open_regular, open_regular_nofollow, FileSource, ReadAt};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -301,6 +311,17 @@ pub enum RejectReason {
     UuidMismatch([u8; 16]),
 }
 
+/// A candidate outside the parent search directories, refused by [`confine`] before anything
+/// at its path was opened or `stat`ed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The candidate as made from the header field.
+    pub candidate: Candidate,
+    /// The path the walk reached when it left the search directories (symbolic links inside
+    /// them resolved).
+    pub outside: PathBuf,
+}
+
 /// The outcome of resolving one differencing disk's parent.
 #[derive(Debug)]
 pub enum Resolution {
@@ -319,6 +340,9 @@ pub enum Resolution {
         rejected: Vec<Rejected>,
         /// Every path tried, in candidate order.
         tried: Vec<PathBuf>,
+        /// Candidates refused because they lie outside the search directories, in candidate
+        /// order (always empty under [`ParentSearch::Anywhere`]).
+        refused: Vec<Refused>,
     },
 }
 
@@ -326,23 +350,191 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// Most symbolic links [`confine`] follows for one path (as the kernel's own limit of 40).
+const MAX_LINK_HOPS: usize = 40;
+
+/// Why [`confine`] did not return a path inside the search directories.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confined {
+    /// The walk left the search directories at this path (nothing at it was `stat`ed).
+    Outside(PathBuf),
+    /// The path lies inside but a component does not exist, cannot be read, or the walk
+    /// met more than 40 symbolic links (a cycle).
+    Unavailable,
+}
+
+/// Whether `p` is `root` or below it (both absolute and normalized).
+fn under(p: &Path, root: &Path) -> bool {
+    p.starts_with(root)
+}
+
+/// A parent search directory: as given (made absolute, not resolved) and canonicalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchRoot {
+    /// The directory as given, made absolute without resolving anything.
+    pub given: PathBuf,
+    /// Its canonical path.
+    pub canonical: PathBuf,
+}
+
+/// The search directories of a child in `child_dir` under `opts` (the child's directory, then
+/// each [`CheckOptions::parent_dirs`] directory); directories that do not exist are left out.
+pub fn search_roots(child_dir: &Path, opts: &CheckOptions) -> Vec<SearchRoot> {
+    std::iter::once(child_dir)
+        .chain(opts.parent_dirs.iter().map(PathBuf::as_path))
+        .filter_map(|d| {
+            Some(SearchRoot { given: std::path::absolute(d).ok()?, canonical: std::fs::canonicalize(d).ok()? })
+        })
+        .collect()
+}
+
+/// [`confine`] for a candidate made from a search directory as given: a path under a root as
+/// given is first moved under that root's canonical path (so that a child named through a
+/// symbolic link, e.g. `/tmp` to `/private/tmp`, finds its parents beside it).
+///
+/// # Errors
+/// As [`confine`].
+pub fn confine_in(path: &Path, roots: &[SearchRoot]) -> Result<PathBuf, Confined> {
+    let abs = std::path::absolute(path).map_err(|_| Confined::Unavailable)?;
+    let moved =
+        roots.iter().find_map(|r| abs.strip_prefix(&r.given).ok().map(|rest| r.canonical.join(rest))).unwrap_or(abs);
+    let canon: Vec<PathBuf> = roots.iter().map(|r| r.canonical.clone()).collect();
+    confine(&moved, &canon)
+}
+
+/// The one gate of confined parent search: resolves `path` one component at a time, following
+/// symbolic links only inside `roots` (canonical directories), and returns the resolved path
+/// when it lies strictly inside one of them.
+///
+/// Components that are `roots` or their ancestors are taken as they are (a canonical path has
+/// no links); a component below a root is `lstat`ed and, if it is a symbolic link, its target
+/// is walked in its place (at most 40 links); any other component is outside, and the walk
+/// stops there without touching it, so the outcome never depends on what exists outside.
+///
+/// # Errors
+/// [`Confined::Outside`] with the path where the walk left the roots;
+/// [`Confined::Unavailable`] for a missing component or a link cycle inside.
+pub fn confine(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, Confined> {
+    use std::collections::VecDeque;
+    use std::path::Component;
+    let abs = std::path::absolute(path).map_err(|_| Confined::Unavailable)?;
+    let mut queue: VecDeque<std::ffi::OsString> = VecDeque::new();
+    let mut cur = PathBuf::from("/");
+    let push_front = |queue: &mut VecDeque<std::ffi::OsString>, cur: &mut PathBuf, p: &Path| {
+        let mut parts: Vec<std::ffi::OsString> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::RootDir | Component::Prefix(_) => {
+                    *cur = PathBuf::from("/");
+                    parts.clear();
+                }
+                Component::CurDir => {}
+                Component::ParentDir => parts.push("..".into()),
+                Component::Normal(n) => parts.push(n.to_os_string()),
+            }
+        }
+        for part in parts.into_iter().rev() {
+            queue.push_front(part);
+        }
+    };
+    push_front(&mut queue, &mut cur, &abs);
+    let mut hops = 0usize;
+    while let Some(part) = queue.pop_front() {
+        if part == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&part);
+        if roots.iter().any(|r| under(r, &next)) {
+            // A root or an ancestor of one: canonical, no link to follow.
+            cur = next;
+            continue;
+        }
+        if !roots.iter().any(|r| under(&next, r)) {
+            let mut outside = next;
+            for rest in queue {
+                outside.push(rest);
+            }
+            return Err(Confined::Outside(outside));
+        }
+        let meta = std::fs::symlink_metadata(&next).map_err(|_| Confined::Unavailable)?;
+        if meta.file_type().is_symlink() {
+            hops += 1;
+            if hops > MAX_LINK_HOPS {
+                return Err(Confined::Unavailable);
+            }
+            let target = std::fs::read_link(&next).map_err(|_| Confined::Unavailable)?;
+            push_front(&mut queue, &mut cur, &target);
+        } else {
+            cur = next;
+        }
+    }
+    if roots.iter().any(|r| under(&cur, r) && cur != *r) {
+        Ok(cur)
+    } else {
+        Err(Confined::Outside(cur))
+    }
+}
+
 /// Resolves the parent of the differencing disk at `child` (bytes `src`, dynamic disk header
-/// `header`) by the candidate order of the module documentation. Never fails: files that do not
-/// exist are skipped, files that exist but are not the parent are listed as rejected.
+/// `header`) by the candidate order of the module documentation, through [`confine`] under
+/// [`ParentSearch::Confined`]. Never fails: files that do not exist are skipped, files that
+/// exist but are not the parent are listed as rejected, candidates outside the search
+/// directories as refused.
 pub fn resolve_parent(child: &Path, src: &dyn ReadAt, header: &DynamicDiskHeader, opts: &CheckOptions) -> Resolution {
+    let roots = match opts.parent_search {
+        ParentSearch::Confined => Some(search_roots(&child_dir(child), opts)),
+        _ => None,
+    };
+    resolve_parent_in(child, src, header, opts, roots.as_deref())
+}
+
+/// [`resolve_parent`] with the search roots of the child's directory already computed
+/// (`None` under [`ParentSearch::Anywhere`]).
+fn resolve_parent_in(
+    child: &Path,
+    src: &dyn ReadAt,
+    header: &DynamicDiskHeader,
+    opts: &CheckOptions,
+    roots: Option<&[SearchRoot]>,
+) -> Resolution {
     let locators = locator_paths(src, header);
     let cands = candidates(child, header, &locators, opts);
     let null_id = header.parent_unique_id == [0u8; 16];
     let mut rejected = Vec::new();
     let mut tried = Vec::new();
+    let mut refused = Vec::new();
     for cand in cands {
-        tried.push(cand.path.clone());
-        match std::fs::metadata(&cand.path) {
-            Ok(m) if m.is_file() => {}
-            _ => continue,
-        }
-        let src = match FileSource::open(&cand.path) {
+        let mut real_path = None;
+        let opened = match roots {
+            Some(roots) => match confine_in(&cand.path, roots) {
+                Ok(real) => {
+                    tried.push(cand.path.clone());
+                    let f = open_regular_nofollow(&real);
+                    real_path = Some(real);
+                    f
+                }
+                Err(Confined::Outside(outside)) => {
+                    refused.push(Refused { candidate: cand, outside });
+                    continue;
+                }
+                Err(Confined::Unavailable) => {
+                    tried.push(cand.path.clone());
+                    continue;
+                }
+            },
+            None => {
+                tried.push(cand.path.clone());
+                open_regular(&cand.path)
+            }
+        };
+        let src = match opened.and_then(FileSource::from_file) {
             Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) if std::fs::metadata(&cand.path).is_ok_and(|m| m.is_dir()) => {
+                let _ = e;
+                continue;
+            }
             Err(e) => {
                 rejected
                     .push(Rejected { candidate: cand, reason: RejectReason::NotVhd(format!("cannot be read: {e}")) });
@@ -360,11 +552,12 @@ pub fn resolve_parent(child: &Path, src: &dyn ReadAt, header: &DynamicDiskHeader
             rejected.push(Rejected { candidate: cand, reason: RejectReason::UuidMismatch(id) });
             continue;
         }
-        let canonical = canonical(&cand.path);
+        // Confined: the gate already resolved every link, so its path is the canonical one.
+        let canonical = real_path.unwrap_or_else(|| canonical(&cand.path));
         let link = Link { path: cand.path, canonical, src, layout, found_by: Some(cand.found_by) };
         return Resolution::Found { link: Box::new(link), rejected };
     }
-    Resolution::NotFound { rejected, tried }
+    Resolution::NotFound { rejected, tried, refused }
 }
 
 /// Why a chain walk stopped at its last image.
@@ -381,6 +574,8 @@ pub enum ChainEnd {
         rejected: Vec<Rejected>,
         /// Every path tried.
         tried: Vec<PathBuf>,
+        /// Candidates refused as outside the search directories.
+        refused: Vec<Refused>,
     },
     /// The parent resolved to an image already in the chain at index `earlier` (0 = child).
     Cycle {
@@ -426,7 +621,7 @@ impl ResolvedChain {
         match &self.end {
             ChainEnd::Complete => None,
             ChainEnd::NoHeader => Some(format!("{last}: differencing disk without a readable dynamic disk header")),
-            ChainEnd::NotFound { rejected, tried } => {
+            ChainEnd::NotFound { rejected, tried, refused } => {
                 if let Some(r) = rejected.first() {
                     let why = match &r.reason {
                         RejectReason::NotVhd(why) => why.clone(),
@@ -435,6 +630,14 @@ impl ResolvedChain {
                         }
                     };
                     Some(format!("{last}: parent candidate {} rejected: {why}", r.candidate.path.display()))
+                } else if let Some(r) = refused.first() {
+                    Some(format!(
+                        "{last}: parent not found (tried {} paths); {} (from {}) lies outside the parent search \
+                         directories and was not opened (pass --parent-dir DIR)",
+                        tried.len(),
+                        r.outside.display(),
+                        r.candidate.found_by
+                    ))
                 } else {
                     Some(format!("{last}: parent not found (tried {} paths)", tried.len()))
                 }
@@ -455,6 +658,8 @@ pub fn walk_chain(child: &Path, src: FileSource, opts: &CheckOptions) -> Resolve
     let limit = opts.max_depth.clamp(1, crate::check::MAX_CHAIN_DEPTH);
     let mut links = vec![first];
     let mut rejected_all = Vec::new();
+    // The search roots of the last child's directory (a chain usually lives in one directory).
+    let mut roots: Option<(PathBuf, Vec<SearchRoot>)> = None;
     let end = loop {
         let Some(last) = links.last() else { break ChainEnd::Complete };
         if last.layout.disk_type() != Some(DiskType::Differencing) {
@@ -464,8 +669,14 @@ pub fn walk_chain(child: &Path, src: FileSource, opts: &CheckOptions) -> Resolve
         if links.len() >= limit {
             break ChainEnd::Depth { limit };
         }
-        match resolve_parent(&last.path, &last.src, header, opts) {
-            Resolution::NotFound { rejected, tried } => break ChainEnd::NotFound { rejected, tried },
+        let dir = child_dir(&last.path);
+        if opts.parent_search == ParentSearch::Confined && roots.as_ref().is_none_or(|(d, _)| *d != dir) {
+            let r = search_roots(&dir, opts);
+            roots = Some((dir, r));
+        }
+        let r = roots.as_ref().map(|(_, r)| r.as_slice());
+        match resolve_parent_in(&last.path, &last.src, header, opts, r) {
+            Resolution::NotFound { rejected, tried, refused } => break ChainEnd::NotFound { rejected, tried, refused },
             Resolution::Found { link, rejected } => {
                 let by_path = links.iter().position(|l| l.canonical == link.canonical);
                 let id = link.layout.footer().map(|f| f.unique_id).filter(|id| *id != [0u8; 16]);

@@ -418,7 +418,7 @@ fn candidate_order_and_fallbacks() {
     let (paths, _, end) = found_by(&child, &opts());
     assert_eq!(paths.len(), 1);
     match end {
-        ChainEnd::NotFound { rejected, tried } => {
+        ChainEnd::NotFound { rejected, tried, .. } => {
             assert!(rejected.is_empty());
             assert!(tried.contains(&d.join("missing.vhd")) && tried.contains(&d.join("zzz.vhd")));
         }

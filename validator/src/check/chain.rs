@@ -9,6 +9,7 @@
 //! | code | offset | path |
 //! |---|---|---|
 //! | CHAIN-PARENT-MISSING | header + 64 (512 bytes) | `header.parent_unicode_name` |
+//! | CHAIN-PARENT-OUTSIDE-SEARCH | the locator entry or name of the first refused candidate | as NOT-VHD |
 //! | CHAIN-PARENT-NOT-VHD | the locator entry or name that led to the file | `header.parent_locator[i]` / `header.parent_unicode_name` |
 //! | CHAIN-PARENT-UUID, CHAIN-PARENT-UUID-NULL | header + 40 (16 bytes) | `header.parent_unique_id` |
 //! | CHAIN-PARENT-TIMESTAMP | header + 56 (4 bytes) | `header.parent_timestamp` |
@@ -46,11 +47,47 @@ const HEADER_BLOCK_SIZE: u64 = 32;
 /// ([`crate::chain::resolve`]), checked in turn, and related to its child by the chain rules.
 /// `ChainReport::images` holds the child first, then each resolved ancestor.
 pub fn check_chain(path: &Path, src: FileSource, opts: &CheckOptions) -> ChainReport {
+    check_chain_cached(path, src, opts, &mut CheckCache::default())
+}
+
+/// The own findings of images already checked in a run (by canonical path, name and length),
+/// so that a parent shared by many children is checked once. Holds at most
+/// [`CheckCache::CAP`] images; past that it starts again. Use one cache per set of
+/// [`CheckOptions`].
+#[derive(Debug, Default)]
+pub struct CheckCache {
+    map: std::collections::HashMap<(std::path::PathBuf, String), (u64, ImageReport)>,
+}
+
+impl CheckCache {
+    /// Most images remembered.
+    pub const CAP: usize = 1024;
+
+    fn own(&mut self, link: &Link, name: String, opts: &CheckOptions) -> ImageReport {
+        use crate::io::ReadAt;
+        let key = (link.canonical.clone(), name);
+        let len = link.src.len();
+        if let Some((l, r)) = self.map.get(&key) {
+            if *l == len {
+                return r.clone();
+            }
+        }
+        let r = check_parsed(&link.src, &link.layout, &key.1, opts);
+        if self.map.len() >= CheckCache::CAP {
+            self.map.clear();
+        }
+        self.map.insert(key, (len, r.clone()));
+        r
+    }
+}
+
+/// [`check_chain`] with the own findings of images taken from (and added to) `cache`.
+pub fn check_chain_cached(path: &Path, src: FileSource, opts: &CheckOptions, cache: &mut CheckCache) -> ChainReport {
     let chain = walk_chain(path, src, opts);
     let mut images: Vec<ImageReport> = Vec::with_capacity(chain.links.len());
     for (i, link) in chain.links.iter().enumerate() {
         let name = if i == 0 { path.display().to_string() } else { link.path.display().to_string() };
-        images.push(check_parsed(&link.src, &link.layout, &name, opts));
+        images.push(cache.own(link, name, opts));
     }
     let mut added: Vec<Vec<Finding>> = vec![Vec::new(); images.len()];
     for (i, pair) in chain.links.windows(2).enumerate() {
@@ -244,11 +281,32 @@ fn end_findings(last: &Link, end: &ChainEnd, links: &[Link], out: &mut Vec<Findi
     let Some((_, header)) = &last.layout.header else { return };
     match end {
         ChainEnd::Complete | ChainEnd::NoHeader => {}
-        ChainEnd::NotFound { rejected, tried } => {
+        ChainEnd::NotFound { rejected, tried, refused } => {
+            if let Some(r) = refused.first() {
+                let more =
+                    if refused.len() > 1 { format!(" ({} such candidates)", refused.len()) } else { String::new() };
+                out.push(
+                    at_field(
+                        &last.layout,
+                        Code::ChainParentOutsideSearch,
+                        r.candidate.found_by.header_field(),
+                        format!(
+                            "parent candidate {} (from {}) lies outside the child's directory and the parent search \
+                             directories and was not opened{more}; pass --parent-dir DIR (or --parent-search anywhere \
+                             for a trusted chain)",
+                            r.candidate.path.display(),
+                            r.candidate.found_by
+                        ),
+                    )
+                    .actual(r.outside.display().to_string()),
+                );
+            }
             if rejected.is_empty() {
                 let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-                let msg = if list.is_empty() {
+                let msg = if list.is_empty() && refused.is_empty() {
                     "no parent locator or parent unicode name gives a path to look for the parent at".to_string()
+                } else if list.is_empty() {
+                    "the parent was not found; no candidate path lies inside the parent search directories".to_string()
                 } else {
                     format!("the parent was not found; tried: {}", list.join(", "))
                 };

@@ -46,8 +46,12 @@ pub struct CheckOptions {
     /// "Now" as Unix seconds for the time-stamp-in-the-future rules; `None` skips them
     /// (the library never reads the clock: callers pass it, so verdicts are reproducible).
     pub now_unix: Option<i64>,
-    /// Extra directories searched for parents (by file name) after the locators.
+    /// Extra directories searched for parents (by file name) after the locators; under
+    /// [`ParentSearch::Confined`] also the only places besides the child's directory where a
+    /// parent may lie.
     pub parent_dirs: Vec<PathBuf>,
+    /// Where a parent may be opened from (default [`ParentSearch::Confined`]).
+    pub parent_search: ParentSearch,
     /// Maximum chain length, child included (at least 1, at most [`MAX_CHAIN_DEPTH`]).
     pub max_depth: usize,
     /// Whether to read block data for the sector-bitmap rules (time linear in allocated data).
@@ -59,12 +63,29 @@ pub struct CheckOptions {
     pub max_listed: u64,
 }
 
+/// Which paths named by a differencing disk (its parent locators and parent unicode name) may
+/// be opened as its parent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ParentSearch {
+    /// Only files that, after every symbolic link is resolved, lie under the child's own
+    /// directory or under one of [`CheckOptions::parent_dirs`]. A candidate outside is refused
+    /// before anything at its path is opened or `stat`ed (CHAIN-PARENT-OUTSIDE-SEARCH). 7-Zip and
+    /// libvhdi look for parents only in the child's directory, too.
+    #[default]
+    Confined,
+    /// Any path an image names (for a trusted local chain), as Hyper-V and QEMU do.
+    Anywhere,
+}
+
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             profile: Profile::Strict,
             now_unix: None,
             parent_dirs: Vec::new(),
+            parent_search: ParentSearch::Confined,
             max_depth: DEFAULT_MAX_DEPTH,
             read_block_data: true,
             max_listed: DEFAULT_MAX_LISTED,
@@ -467,8 +488,21 @@ pub enum CheckError {
 /// # Errors
 /// [`CheckError::Open`] when `path` itself cannot be opened; problems with parents are findings.
 pub fn check_path(path: &Path, opts: &CheckOptions) -> Result<ChainReport, CheckError> {
+    check_path_cached(path, opts, &mut chain::CheckCache::default())
+}
+
+/// [`check_path`] for one of many images checked with the same `opts`: images already checked
+/// (a parent shared by many children) are taken from `cache` instead of being checked again.
+///
+/// # Errors
+/// As [`check_path`].
+pub fn check_path_cached(
+    path: &Path,
+    opts: &CheckOptions,
+    cache: &mut chain::CheckCache,
+) -> Result<ChainReport, CheckError> {
     let src = FileSource::open(path).map_err(|source| CheckError::Open { path: path.to_path_buf(), source })?;
-    Ok(chain::check_chain(path, src, opts))
+    Ok(chain::check_chain_cached(path, src, opts, cache))
 }
 
 #[cfg(test)]

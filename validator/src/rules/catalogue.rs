@@ -1081,6 +1081,18 @@ super::rules! {
         tolerated_by: "QEMU (no differencing support: opens the child alone, clean sectors read as zeros)",
         detail: "Differencing disk for which no parent locator path, the parent unicode name (relative to the child's directory) or a configured search directory yields a readable file. Without the parent, every sector not present in the child is unknown, so the disk cannot be read correctly (QEMU silently returns zeros). Place the parent next to the child or fix the locators and parent name to its real location.",
     },
+    ChainParentOutsideSearch => {
+        code: "CHAIN-PARENT-OUTSIDE-SEARCH",
+        family: Chain,
+        strict: Info,
+        compat: Info,
+        bytes: true,
+        summary: "A parent locator or the parent unicode name points outside the parent search directories; the path was not opened.",
+        spec: "none (the validator's confined parent search); §Parent Locator Entry",
+        enforced_by: "7-Zip and libvhdi (look for the parent only in the child's directory)",
+        tolerated_by: "Hyper-V and QEMU (open the absolute path the image names)",
+        detail: "Under the default `--parent-search confined`, a parent may be opened only if, after every symbolic link is resolved, it lies under the child's own directory or a `--parent-dir` directory. A candidate path (an absolute W2ku/MacX path, a relative path with `..`, a symbolic link leading out) that leaves them is refused before anything at it is opened or stat'ed, so an untrusted image cannot make the tool read, or reveal the existence of, any other file. Reported only when no parent was found (CHAIN-PARENT-MISSING then fires too). If the chain is trusted, pass `--parent-dir` with the parent's directory or `--parent-search anywhere`. Grading: info, because it describes the search, not the image.",
+    },
     ChainParentNotVhd => {
         code: "CHAIN-PARENT-NOT-VHD",
         family: Chain,

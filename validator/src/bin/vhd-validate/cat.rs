@@ -1,9 +1,8 @@
 //! `vhd-validate cat`: export the virtual disk of an image (or chain) as raw bytes.
 
 use crate::{progress, Fatal, Outcome, Status};
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use vhd_validator::chain::ChainReader;
+use vhd_validator::chain::{ChainReader, ReadError};
 use vhd_validator::check::{check_path, CheckOptions, DEFAULT_MAX_DEPTH};
 
 /// Write the virtual disk of IMAGE (with its differencing chain) to OUT as a raw image.
@@ -16,7 +15,8 @@ pub struct Args {
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
 
-    /// Output file (raw bytes, the size of the virtual disk).
+    /// Output file (raw bytes, the size of the virtual disk), or `-` for standard output. It is
+    /// written as a new temporary file beside OUT and renamed into place when complete.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
 
@@ -24,12 +24,17 @@ pub struct Args {
     #[arg(long = "parent-dir", value_name = "DIR")]
     pub parent_dirs: Vec<PathBuf>,
 
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
+          help = crate::PARENT_SEARCH_HELP)]
+    pub parent_search: crate::ParentSearchArg,
+
     /// Maximum differencing chain length, child included.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
           value_parser = crate::parse_depth)]
     pub max_depth: usize,
 
-    /// Overwrite OUT if it exists.
+    /// Replace OUT if it exists and is a regular file (never a device, FIFO, directory or
+    /// symbolic link).
     #[arg(long)]
     pub force: bool,
 }
@@ -56,24 +61,46 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Runs `cat`.
 pub fn run(args: Args) -> Outcome {
-    let out_path = &args.output;
-    let exists = std::fs::symlink_metadata(out_path).is_ok();
-    if exists && !args.force {
-        return Err(Fatal::msg(format!(
-            "{} exists; refusing to overwrite it (pass --force to replace it)",
-            out_path.display()
-        )));
-    }
     let opts = CheckOptions {
         parent_dirs: args.parent_dirs.clone(),
+        parent_search: args.parent_search.into(),
         max_depth: args.max_depth,
         read_block_data: false,
         ..CheckOptions::default()
     };
+    let out_path = &args.output;
+    if out_path.as_os_str() == "-" {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return Err(Fatal::msg("refusing to write a raw disk to a terminal (redirect standard output)"));
+        }
+        let reader = ChainReader::open(&args.image, &opts)
+            .map_err(|e| Fatal::msg(format!("cannot read {}: {e}", args.image.display())))?;
+        let mut out = crate::stdout();
+        return match reader.write_stream_with(&mut out, &vhd_validator::progress::NoProgress) {
+            Ok(()) => Ok(Status::Pass),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Fatal::Output(e)),
+            Err(e) => Err(Fatal::msg(format!("cannot write the virtual disk of {}: {e}", args.image.display()))),
+        };
+    }
+    let existing = std::fs::symlink_metadata(out_path).ok();
+    if let Some(meta) = &existing {
+        if !args.force {
+            return Err(Fatal::msg(format!(
+                "{} exists; refusing to overwrite it (pass --force to replace it)",
+                out_path.display()
+            )));
+        }
+        if let Some(what) = vhd_validator::io::not_regular(meta) {
+            return Err(Fatal::msg(format!(
+                "{} is {what}; --force replaces regular files only",
+                out_path.display()
+            )));
+        }
+    }
     let reader = ChainReader::open(&args.image, &opts)
         .map_err(|e| Fatal::msg(format!("cannot read {}: {e}", args.image.display())))?;
-    if exists {
-        // --force: never truncate an input of the chain.
+    if existing.is_some() {
+        // --force: never replace an input of the chain.
         let mut inputs = vec![args.image.clone()];
         if let Ok(chain) = check_path(&args.image, &opts) {
             inputs.extend(chain.images.iter().map(|i| PathBuf::from(&i.file)));
@@ -86,30 +113,25 @@ pub fn run(args: Args) -> Outcome {
             )));
         }
     }
-    let mut file = if args.force {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(out_path)
-    } else {
-        // create_new: a file that appeared since the check above is not overwritten either.
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(out_path)
-    }
-    .map_err(|e| Fatal::msg(format!("cannot create {}: {e}", out_path.display())))?;
+    // A new temporary file beside OUT, renamed into place only when complete: an error leaves
+    // nothing behind and touches nothing that existed.
+    let dir = match out_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = out_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Fatal::msg(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
     let bar = progress::Bar::bytes(&args.image.display().to_string(), reader.size());
-    let written = reader.write_raw_with(&mut file, progress::hook(&bar));
+    let written = reader.write_raw_with(tmp.as_file_mut(), progress::hook(&bar));
     drop(bar);
-    if let Err(e) = written.and_then(|()| file.sync_all().map_err(Into::into)) {
-        drop(file);
-        let _ = std::fs::remove_file(out_path);
-        return Err(Fatal::msg(format!(
-            "cannot write {}: {e}",
-            out_path.display()
-        )));
-    }
+    let cannot = |e: &dyn std::fmt::Display| Fatal::msg(format!("cannot write {}: {e}", out_path.display()));
+    written.map_err(|e| cannot(&e))?;
+    tmp.as_file().sync_all().map_err(|e| cannot(&e))?;
+    let placed = if args.force { tmp.persist(out_path) } else { tmp.persist_noclobber(out_path) };
+    placed.map_err(|e| cannot(&e.error))?;
     Ok(Status::Pass)
 }

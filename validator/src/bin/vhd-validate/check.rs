@@ -5,7 +5,8 @@ use crate::{note, Fatal, Outcome};
 use clap::ValueEnum;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use vhd_validator::check::{check_path, CheckOptions, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LISTED};
+use vhd_validator::check::chain::CheckCache;
+use vhd_validator::check::{check_path_cached, CheckOptions, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LISTED};
 use vhd_validator::Profile;
 
 /// Check VHD images (a directory means every .vhd/.avhd file under it, recursively).
@@ -27,6 +28,10 @@ pub struct Args {
     /// repeatable, searched in order.
     #[arg(long = "parent-dir", value_name = "DIR")]
     pub parent_dirs: Vec<PathBuf>,
+
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
+          help = crate::PARENT_SEARCH_HELP)]
+    pub parent_search: crate::ParentSearchArg,
 
     /// "Now" for the time-stamp-in-the-future rules: RFC 3339 (2024-05-01T12:00:00Z) or Unix
     /// seconds. Default: the system clock. Pass it to make reports reproducible.
@@ -91,7 +96,8 @@ pub fn is_image_name(path: &Path) -> bool {
 }
 
 /// Collects the images under `dir`, recursively, sorted by path. Symbolic links to files are
-/// followed; symbolic links to directories are not (no cycles).
+/// followed; symbolic links to directories are not (no cycles); entries that are not regular
+/// files (FIFOs, devices, sockets, dangling links) are skipped with a note.
 ///
 /// # Errors
 /// A message when a directory cannot be listed.
@@ -110,7 +116,13 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
         if meta.is_dir() {
             walk(&p, found)?;
         } else if is_image_name(&p) {
-            found.push(p);
+            // Decided by stat (which never blocks), following a symbolic link: only regular
+            // files are images; a FIFO, device or socket named *.vhd is skipped with a note.
+            match std::fs::metadata(&p).map(|m| vhd_validator::io::not_regular(&m)) {
+                Ok(None) => found.push(p),
+                Ok(Some(what)) => note(format!("skipping {}: it is {what}, not a regular file", p.display())),
+                Err(e) => note(format!("skipping {}: {e}", p.display())),
+            }
         }
     }
     Ok(())
@@ -145,55 +157,105 @@ fn expand(paths: &[PathBuf], unreadable: &mut Vec<Unreadable>) -> Vec<PathBuf> {
     files
 }
 
-/// Runs `check`.
+/// Runs `check`. Text and JSON reports are streamed: each chain is written as soon as it is
+/// checked and then dropped, and an ancestor already reported in the run is referred to
+/// instead of repeated ([`report::Seen`]), so memory and output do not grow with the number of
+/// images times their chain length. SARIF is one document and is collected whole.
 pub fn run(args: Args) -> Outcome {
     let opts = CheckOptions {
         profile: args.profile.into(),
         now_unix: Some(args.now.unwrap_or_else(crate::time::system_now)),
         parent_dirs: args.parent_dirs.clone(),
+        parent_search: args.parent_search.into(),
         max_depth: args.max_depth,
         read_block_data: !args.no_data,
         max_listed: args.max_listed,
     };
     let mut unreadable = Vec::new();
     let files = expand(&args.paths, &mut unreadable);
-    let mut checked = Vec::new();
-    for file in files {
-        let name = file.display().to_string();
-        match check_path(&file, &opts) {
-            Ok(report) => checked.push(Checked { file: name, report }),
-            Err(e) => unreadable.push(Unreadable {
-                file: name,
-                message: e.to_string(),
-            }),
-        }
-    }
     for u in &unreadable {
         crate::error(&u.message);
     }
-    let parent_dirs: Vec<String> = args
-        .parent_dirs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let run = Run {
-        profile: opts.profile,
-        now_unix: opts.now_unix.unwrap_or_default(),
-        read_block_data: opts.read_block_data,
-        max_depth: opts.max_depth,
-        max_listed: opts.max_listed,
-        parent_dirs: &parent_dirs,
-        checked: &checked,
-        unreadable: &unreadable,
-    };
+    let parent_dirs: Vec<String> = args.parent_dirs.iter().map(|p| p.display().to_string()).collect();
+    let now_unix = opts.now_unix.unwrap_or_default();
     let mut out = crate::stdout();
-    match args.format {
-        Format::Text => report::write_text(&mut out, &run)?,
-        Format::Json => report::write_json(&mut out, &run)?,
-        Format::Sarif => crate::sarif::write_sarif(&mut out, &run)?,
+    let mut cache = CheckCache::default();
+    let mut check = |file: &Path| {
+        let name = file.display().to_string();
+        match check_path_cached(file, &opts, &mut cache) {
+            Ok(report) => Ok(Checked { file: name, report }),
+            Err(e) => Err(Unreadable { file: name, message: e.to_string() }),
+        }
+    };
+    if args.format == Format::Sarif {
+        let mut checked = Vec::new();
+        for file in &files {
+            match check(file) {
+                Ok(c) => checked.push(c),
+                Err(u) => {
+                    crate::error(&u.message);
+                    unreadable.push(u);
+                }
+            }
+        }
+        let run = Run {
+            profile: opts.profile,
+            now_unix,
+            read_block_data: opts.read_block_data,
+            max_depth: opts.max_depth,
+            max_listed: opts.max_listed,
+            checked: &checked,
+            unreadable: &unreadable,
+        };
+        crate::sarif::write_sarif(&mut out, &run)?;
+        out.flush().map_err(Fatal::from)?;
+        return Ok(report::exit_status(&run));
+    }
+    let json = args.format == Format::Json;
+    let mut tally = report::Tally::default();
+    for _ in &unreadable {
+        tally.add_unreadable();
+    }
+    if json {
+        let header = report::Header {
+            profile: opts.profile,
+            now_unix,
+            read_block_data: opts.read_block_data,
+            max_depth: opts.max_depth,
+            max_listed: opts.max_listed,
+            parent_dirs: &parent_dirs,
+        };
+        report::json_begin(&mut out, &header)?;
+    }
+    let mut seen = report::Seen::default();
+    let mut first = true;
+    for file in &files {
+        match check(file) {
+            Ok(c) => {
+                let above = seen.mark(&c);
+                if json {
+                    report::json_chain(&mut out, &c, &above, first)?;
+                } else {
+                    report::text_chain(&mut out, &c, &above)?;
+                }
+                first = false;
+                tally.add(&c);
+            }
+            Err(u) => {
+                out.flush()?;
+                crate::error(&u.message);
+                tally.add_unreadable();
+                unreadable.push(u);
+            }
+        }
+    }
+    if json {
+        report::json_end(&mut out, &unreadable, &tally)?;
+    } else {
+        report::text_end(&mut out, &tally, opts.profile)?;
     }
     out.flush().map_err(Fatal::from)?;
-    Ok(report::exit_status(&run))
+    Ok(tally.status())
 }
 
 #[cfg(test)]

@@ -23,6 +23,10 @@ pub struct Args {
     #[arg(long = "parent-dir", value_name = "DIR")]
     pub parent_dirs: Vec<PathBuf>,
 
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
+          help = crate::PARENT_SEARCH_HELP)]
+    pub parent_search: crate::ParentSearchArg,
+
     /// Maximum differencing chain length, child included.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
           value_parser = crate::parse_depth)]
@@ -38,6 +42,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn run(args: Args) -> Outcome {
     let opts = CheckOptions {
         parent_dirs: args.parent_dirs.clone(),
+        parent_search: args.parent_search.into(),
         max_depth: args.max_depth,
         read_block_data: false,
         ..CheckOptions::default()
@@ -54,7 +59,10 @@ pub fn run(args: Args) -> Outcome {
             Ok((sum?, r.size()))
         });
         match result {
-            Ok((sum, size)) => writeln!(out, "{}  {size}  {}", hex(&sum), image.display())?,
+            Ok((sum, size)) => {
+                let name = image.display().to_string();
+                writeln!(out, "{}  {size}  {}", hex(&sum), vhd_validator::finding::escape_text(&name))?
+            }
             Err(e) => {
                 out.flush()?;
                 error(format!("cannot read {}: {e}", image.display()));

@@ -116,14 +116,15 @@ impl fmt::Display for Fatal {
 /// What every subcommand returns.
 pub type Outcome = Result<Status, Fatal>;
 
-/// Prints `vhd-validate: error: MESSAGE` to stderr (for errors that do not stop the run).
+/// Prints `vhd-validate: error: MESSAGE` to stderr (for errors that do not stop the run), with
+/// control characters escaped (messages quote file names).
 pub fn error(message: impl fmt::Display) {
-    eprintln!("vhd-validate: error: {message}");
+    eprintln!("vhd-validate: error: {}", vhd_validator::finding::escape_text(&message.to_string()));
 }
 
 /// Prints `vhd-validate: note: MESSAGE` to stderr.
 pub fn note(message: impl fmt::Display) {
-    eprintln!("vhd-validate: note: {message}");
+    eprintln!("vhd-validate: note: {}", vhd_validator::finding::escape_text(&message.to_string()));
 }
 
 /// Parses `--max-depth`: a chain length of at least 1 (child included).
@@ -137,6 +138,30 @@ pub fn parse_depth(s: &str) -> Result<usize, String> {
         _ => Err(format!("`{s}` is not a chain length (a whole number from 1 to {max})")),
     }
 }
+
+/// `--parent-search` values (shared by `check`, `cat` and `digest`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ParentSearchArg {
+    /// Open a parent only if, with symbolic links resolved, it lies under the child's directory
+    /// or a --parent-dir directory; other paths an image names are refused unopened.
+    Confined,
+    /// Open any path the image names (only for trusted chains).
+    Anywhere,
+}
+
+impl From<ParentSearchArg> for vhd_validator::check::ParentSearch {
+    fn from(p: ParentSearchArg) -> Self {
+        match p {
+            ParentSearchArg::Confined => vhd_validator::check::ParentSearch::Confined,
+            ParentSearchArg::Anywhere => vhd_validator::check::ParentSearch::Anywhere,
+        }
+    }
+}
+
+/// Help text of `--parent-search`.
+pub const PARENT_SEARCH_HELP: &str = "Where parents may be opened from: `confined` (default) only under the child's \
+directory or a --parent-dir directory, symbolic links resolved (other paths an image names are refused unopened: \
+CHAIN-PARENT-OUTSIDE-SEARCH); `anywhere` opens any path the image names (trusted chains only)";
 
 /// Buffered, locked stdout. Callers flush it (errors surface as [`Fatal::Output`]).
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {

@@ -6,6 +6,7 @@ use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::io::{self, Write};
 use vhd_validator::check::{ChainReport, ImageReport};
+use vhd_validator::finding::escape_text;
 use vhd_validator::{Finding, Profile, Severity};
 
 /// Version of the JSON report schema; bumped on any incompatible change (docs/REPORT.md).
@@ -42,8 +43,6 @@ pub struct Run<'a> {
     pub max_depth: usize,
     /// Most findings listed per capped rule and image (`--max-listed`).
     pub max_listed: u64,
-    /// `--parent-dir` values as given.
-    pub parent_dirs: &'a [String],
     /// Checked inputs, in input order.
     pub checked: &'a [Checked],
     /// Inputs that could not be checked.
@@ -134,7 +133,8 @@ fn upper(s: Severity) -> &'static str {
     }
 }
 
-/// One finding as a text line:
+/// One finding as one text line (every string from an image or a file name escaped by
+/// [`escape_text`], so a finding is always exactly one line):
 /// `SEVERITY CODE file:offset path: message (expected X, found Y)`.
 pub fn finding_line(f: &Finding) -> String {
     let mut s = format!("{} {} {}:{} {}: {}", upper(f.severity), f.code, f.file, f.offset, f.path, f.message);
@@ -144,22 +144,24 @@ pub fn finding_line(f: &Finding) -> String {
         (None, Some(a)) => s.push_str(&format!(" (found {a})")),
         (None, None) => {}
     }
-    s
+    escape_text(&s).into_owned()
 }
 
-fn describe(image: Option<&ImageReport>, chain_len: usize) -> String {
+fn describe(image: Option<&ImageReport>, chain_len: usize, above: usize) -> String {
     let kind = image.and_then(|i| i.disk_type.clone()).unwrap_or_else(|| "unknown type".into());
     let size = image.and_then(|i| i.virtual_size).map_or_else(|| "unknown size".into(), format_size);
-    if chain_len > 1 {
-        format!("[{kind}, {size}, chain of {chain_len}]")
-    } else {
-        format!("[{kind}, {size}]")
+    match (chain_len > 1, above) {
+        (false, _) => format!("[{kind}, {size}]"),
+        (true, 0) => format!("[{kind}, {size}, chain of {chain_len}]"),
+        (true, n) => format!("[{kind}, {size}, chain of {chain_len}, {} reported above]", plural(n, "ancestor")),
     }
 }
 
 /// The verdict line of one chain:
 /// `file: PASS|PASS with N warning(s)|FAIL (E errors, W warnings, I infos) [type, virtual size]`.
-pub fn verdict_line(c: &Checked) -> String {
+/// Ancestors marked in `above` (by index into the chain) were reported earlier in the run:
+/// `[…, chain of N, K ancestors reported above]`.
+pub fn verdict_line(c: &Checked, above: &[bool]) -> String {
     let counts = Counts::of(c.report.findings());
     let verdict = match counts.verdict() {
         Verdict::Pass => "PASS".to_string(),
@@ -171,20 +173,105 @@ pub fn verdict_line(c: &Checked) -> String {
             plural(counts.info, "info")
         ),
     };
-    format!("{}: {verdict} {}", c.file, describe(c.report.images.first(), c.report.images.len()))
+    let n_above = above.iter().filter(|a| **a).count();
+    let line = format!("{}: {verdict} {}", c.file, describe(c.report.images.first(), c.report.images.len(), n_above));
+    escape_text(&line).into_owned()
 }
 
-/// Writes the text report: every finding of every chain, then the chain's verdict line, and a
-/// summary line when more or fewer than one image was given.
-pub fn write_text(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
-    for c in run.checked {
-        for f in c.report.findings() {
-            writeln!(out, "{}", finding_line(f))?;
-        }
-        writeln!(out, "{}", verdict_line(c))?;
+/// The images already reported in a run, by file name as reported (a parent as resolved), so
+/// that an ancestor shared by many children is reported once and referred to afterwards. At most [`Seen::CAP`] paths are held;
+/// past that the memory starts again (an ancestor is then reported once more).
+#[derive(Default)]
+pub struct Seen {
+    paths: std::collections::HashSet<std::path::PathBuf>,
+}
+
+impl Seen {
+    /// Most paths remembered.
+    pub const CAP: usize = 65_536;
+
+    fn key(file: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(file)
     }
-    if run.checked.len() + run.unreadable.len() != 1 {
-        let s = summary(run);
+
+    /// For each image of `c`'s chain, whether it was reported earlier (the checked image itself
+    /// never is: it is always reported in full); then remembers them all.
+    pub fn mark(&mut self, c: &Checked) -> Vec<bool> {
+        let keys: Vec<_> = c.report.images.iter().map(|i| Seen::key(&i.file)).collect();
+        let above = keys.iter().enumerate().map(|(i, k)| i > 0 && self.paths.contains(k)).collect();
+        if self.paths.len() + keys.len() > Seen::CAP {
+            self.paths.clear();
+        }
+        self.paths.extend(keys);
+        above
+    }
+}
+
+/// The findings of `c` to report: every image's, except ancestors marked in `above`.
+fn reported<'c>(c: &'c Checked, above: &'c [bool]) -> impl Iterator<Item = &'c Finding> + 'c {
+    c.report
+        .images
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| !above.get(*i).copied().unwrap_or(false))
+        .flat_map(|(_, img)| img.findings.iter())
+}
+
+/// Running totals of a streamed `check` run (the summary line and object, the exit status).
+#[derive(Default)]
+pub struct Tally {
+    summary: Summary,
+    any_error: bool,
+}
+
+impl Tally {
+    /// Counts one checked chain.
+    pub fn add(&mut self, c: &Checked) {
+        let counts = Counts::of(c.report.findings());
+        self.summary.images += 1;
+        self.summary.counts.add(counts);
+        match counts.verdict() {
+            Verdict::Pass => self.summary.pass += 1,
+            Verdict::PassWithWarnings => self.summary.pass_with_warnings += 1,
+            Verdict::Fail => self.summary.fail += 1,
+        }
+        self.any_error |= !c.report.passes();
+    }
+
+    /// Counts one input that could not be checked.
+    pub fn add_unreadable(&mut self) {
+        self.summary.unreadable += 1;
+    }
+
+    /// The exit status: 2 if an input was unreadable, else 1 if any error finding, else 0.
+    pub fn status(&self) -> crate::Status {
+        if self.summary.unreadable > 0 {
+            crate::Status::Fatal
+        } else if self.any_error {
+            crate::Status::Fail
+        } else {
+            crate::Status::Pass
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        Summary { exit_status: self.status() as u8, ..self.summary }
+    }
+}
+
+/// Writes one chain of the text report: its findings (those of ancestors marked in `above`
+/// left out: reported earlier), then its verdict line.
+pub fn text_chain(out: &mut dyn Write, c: &Checked, above: &[bool]) -> io::Result<()> {
+    for f in reported(c, above) {
+        writeln!(out, "{}", finding_line(f))?;
+    }
+    writeln!(out, "{}", verdict_line(c, above))
+}
+
+/// Writes the text report's closing summary line, when more or fewer than one input was given.
+pub fn text_end(out: &mut dyn Write, tally: &Tally, profile: Profile) -> io::Result<()> {
+    let s = tally.summary();
+    if s.images + s.unreadable != 1 {
         let mut line = format!(
             "summary: {} checked ({} pass, {} pass with warnings, {} fail)",
             plural(s.images, "image"),
@@ -195,7 +282,7 @@ pub fn write_text(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
         if s.unreadable > 0 {
             line.push_str(&format!(", {} unreadable", s.unreadable));
         }
-        line.push_str(&format!(", profile {}", run.profile));
+        line.push_str(&format!(", profile {profile}"));
         writeln!(out, "{line}")?;
     }
     Ok(())
@@ -213,19 +300,6 @@ pub struct Tool {
 /// The tool block of every JSON document.
 pub fn tool() -> Tool {
     Tool { name: TOOL_NAME, version: env!("CARGO_PKG_VERSION") }
-}
-
-#[derive(Serialize)]
-struct Document<'a> {
-    format_version: u32,
-    tool: Tool,
-    profile: Profile,
-    now: String,
-    now_unix: i64,
-    options: Options<'a>,
-    images: Vec<ImageOut<'a>>,
-    errors: Vec<ErrorOut<'a>>,
-    summary: Summary,
 }
 
 #[derive(Serialize)]
@@ -267,6 +341,8 @@ struct ChainLink<'a> {
     disk_type: Option<&'a str>,
     virtual_size: Option<u64>,
     counts: Counts,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    reported_above: bool,
 }
 
 #[derive(Serialize)]
@@ -276,7 +352,7 @@ struct ErrorOut<'a> {
 }
 
 /// `summary` object (also used for the text summary line).
-#[derive(Serialize)]
+#[derive(Clone, Copy, Default, Serialize)]
 struct Summary {
     images: usize,
     pass: usize,
@@ -285,29 +361,6 @@ struct Summary {
     unreadable: usize,
     counts: Counts,
     exit_status: u8,
-}
-
-fn summary(run: &Run<'_>) -> Summary {
-    let mut s = Summary {
-        images: run.checked.len(),
-        pass: 0,
-        pass_with_warnings: 0,
-        fail: 0,
-        unreadable: run.unreadable.len(),
-        counts: Counts::default(),
-        exit_status: 0,
-    };
-    for c in run.checked {
-        let counts = Counts::of(c.report.findings());
-        s.counts.add(counts);
-        match counts.verdict() {
-            Verdict::Pass => s.pass += 1,
-            Verdict::PassWithWarnings => s.pass_with_warnings += 1,
-            Verdict::Fail => s.fail += 1,
-        }
-    }
-    s.exit_status = exit_status(run) as u8;
-    s
 }
 
 /// The exit status of a run: 2 if an input was unreadable, else 1 if any error finding, else 0.
@@ -337,7 +390,7 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
     }
 }
 
-fn image_out(c: &Checked) -> ImageOut<'_> {
+fn image_out<'c>(c: &'c Checked, above: &'c [bool]) -> ImageOut<'c> {
     let first = c.report.images.first();
     let counts = Counts::of(c.report.findings());
     ImageOut {
@@ -346,40 +399,77 @@ fn image_out(c: &Checked) -> ImageOut<'_> {
         virtual_size: first.and_then(|i| i.virtual_size),
         verdict: counts.verdict(),
         counts,
-        findings: c.report.findings().map(finding_out).collect(),
+        findings: reported(c, above).map(finding_out).collect(),
         chain: c
             .report
             .images
             .iter()
-            .map(|i| ChainLink {
+            .enumerate()
+            .map(|(k, i)| ChainLink {
                 file: &i.file,
                 disk_type: i.disk_type.as_deref(),
                 virtual_size: i.virtual_size,
                 counts: Counts::of(&i.findings),
+                reported_above: above.get(k).copied().unwrap_or(false),
             })
             .collect(),
     }
 }
 
-/// Writes the JSON report (one pretty-printed document and a newline).
-pub fn write_json(out: &mut dyn Write, run: &Run<'_>) -> io::Result<()> {
-    let doc = Document {
-        format_version: FORMAT_VERSION,
-        tool: tool(),
-        profile: run.profile,
-        now: format_rfc3339(run.now_unix),
-        now_unix: run.now_unix,
-        options: Options {
-            read_block_data: run.read_block_data,
-            max_depth: run.max_depth,
-            max_listed: run.max_listed,
-            parent_dirs: run.parent_dirs,
-        },
-        images: run.checked.iter().map(image_out).collect(),
-        errors: run.unreadable.iter().map(|u| ErrorOut { file: &u.file, message: &u.message }).collect(),
-        summary: summary(run),
+/// The run's settings, written before any image.
+pub struct Header<'a> {
+    /// Severity profile.
+    pub profile: Profile,
+    /// "Now" passed to the library, Unix seconds.
+    pub now_unix: i64,
+    /// Whether block data was read (`--no-data` clears it).
+    pub read_block_data: bool,
+    /// Maximum chain length.
+    pub max_depth: usize,
+    /// Most findings listed per capped rule and image (`--max-listed`).
+    pub max_listed: u64,
+    /// `--parent-dir` values as given.
+    pub parent_dirs: &'a [String],
+}
+
+/// Writes the JSON report's opening: every top-level member before `images`, and the opening
+/// bracket of `images`. The document is written as it goes (one image per line), so a run's
+/// memory does not grow with the number of images.
+pub fn json_begin(out: &mut dyn Write, h: &Header<'_>) -> io::Result<()> {
+    let options = Options {
+        read_block_data: h.read_block_data,
+        max_depth: h.max_depth,
+        max_listed: h.max_listed,
+        parent_dirs: h.parent_dirs,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    write!(
+        out,
+        "{{\"format_version\":{FORMAT_VERSION},\"tool\":{},\"profile\":{},\"now\":{},\"now_unix\":{},\"options\":{},\"images\":[",
+        serde_json::to_string(&tool())?,
+        serde_json::to_string(&h.profile)?,
+        serde_json::to_string(&format_rfc3339(h.now_unix))?,
+        h.now_unix,
+        serde_json::to_string(&options)?
+    )
+}
+
+/// Writes one element of `images` (`first`: no separating comma).
+pub fn json_chain(out: &mut dyn Write, c: &Checked, above: &[bool], first: bool) -> io::Result<()> {
+    out.write_all(if first { b"\n" } else { b",\n" })?;
+    serde_json::to_writer(&mut *out, &image_out(c, above))?;
+    Ok(())
+}
+
+/// Closes `images` and writes `errors` and `summary`.
+pub fn json_end(out: &mut dyn Write, unreadable: &[Unreadable], tally: &Tally) -> io::Result<()> {
+    let errors: Vec<ErrorOut<'_>> =
+        unreadable.iter().map(|u| ErrorOut { file: &u.file, message: &u.message }).collect();
+    write!(
+        out,
+        "\n],\"errors\":{},\"summary\":{}}}",
+        serde_json::to_string(&errors)?,
+        serde_json::to_string(&tally.summary())?
+    )?;
     writeln!(out)
 }
 
