@@ -320,6 +320,19 @@ image:
 "#,
     ),
     (
+        "FOOTER-CREATOR-TAP-VERSION",
+        r#"description: Creator `tap` with creator version 1.4, newer than blktap's last (1.3).
+seed: 1
+expect_findings: [FOOTER-CREATOR-TAP-VERSION]
+image:
+  type: dynamic
+  size: 4 MiB
+  footer: {creator_application: "tap\0", creator_version: 0x00010004}
+  writes:
+    - {sector: 0, count: 8, pattern: {fill: 0x42}}
+"#,
+    ),
+    (
         "FOOTER-SIZE-ALIGN",
         r#"description: A dynamic disk of 1 MiB + 100 bytes.
 seed: 1
@@ -406,6 +419,19 @@ image:
   writes:
     - {sector: 0, count: 8, pattern: {fill: 0x42}}
   footer: {creator_application: "vpc ", creator_version: 0x00050000}
+"#,
+    ),
+    (
+        "FOOTER-GEOMETRY-SIZE-QEMU-LEGACY",
+        r#"description: Creator `*img` (FreeBSD mkimg) with a CHS product below the current size, which only QEMU before 10.0 sizes by geometry.
+seed: 1
+expect_findings: [FOOTER-GEOMETRY-SIZE-QEMU-LEGACY, FOOTER-CREATOR-UNKNOWN]
+image:
+  type: fixed
+  size: 1 MiB
+  writes:
+    - {sector: 0, count: 8, pattern: {fill: 0x42}}
+  footer: {creator_application: "*img", creator_version: 0x00020000}
 "#,
     ),
     (
@@ -514,6 +540,20 @@ image:
 mutations:
   - op: {set-footer-field: {field: cookie, value: xxxxxxxx, which: copy}}
     expect: [FOOTER-COPY-MISSING]
+"#,
+    ),
+    (
+        "FOOTER-COPY-CHECKSUM",
+        r#"description: A dynamic image whose footer copy at 0 keeps its cookie but has a bad checksum.
+seed: 1
+image:
+  type: dynamic
+  size: 4 MiB
+  writes:
+    - {sector: 0, count: 8, pattern: {fill: 0x42}}
+mutations:
+  - op: {break-footer-checksum: {which: copy}}
+    expect: [FOOTER-COPY-CHECKSUM]
 "#,
     ),
     (
@@ -1172,6 +1212,27 @@ image:
     size: 4 MiB
     writes:
       - {sector: 0, count: 64, pattern: {counter: 5}}
+"#,
+    ),
+    (
+        "LOCATOR-SPACE-UNREADABLE",
+        r#"description: A W2ru locator whose data space field is 1000 (of 1 KiB reserved), neither sectors below 512 nor bytes in whole sectors.
+seed: 1
+image:
+  type: differencing
+  size: 4 MiB
+  locators:
+    - {code: W2ru, space: 1 KiB, space_units: bytes}
+  writes:
+    - {sector: 8, count: 8, pattern: {fill: 0x77}}
+  parent:
+    type: dynamic
+    size: 4 MiB
+    writes:
+      - {sector: 0, count: 64, pattern: {counter: 5}}
+mutations:
+  - op: {set-locator-field: {slot: 0, field: space, value: 1000}}
+    expect: [LOCATOR-SPACE-UNREADABLE]
 "#,
     ),
     (

@@ -82,6 +82,29 @@ fn every_byte_triggerable_rule_is_expected_by_a_case() {
     }
 }
 
+/// What every mainstream writer produces is healthy: its producer scenario (`specs/producers/`)
+/// passes the strict profile with no warning (infos may describe its peculiarities), and every
+/// producer docs/PRODUCERS.md lists has a case.
+#[test]
+fn producer_cases_pass_strict_without_warnings() {
+    let m = manifest();
+    let producers: Vec<_> = m.cases.iter().filter(|c| c.id.starts_with("producers/")).collect();
+    let docs = std::fs::read_to_string(repo().join("docs/PRODUCERS.md")).unwrap();
+    for dir in ["hyper-v", "virtual-pc", "virtualbox", "qemu", "blktap", "mkimg", "azure", "disk2vhd"] {
+        let prefix = format!("producers/{dir}/");
+        assert!(producers.iter().any(|c| c.id.starts_with(&prefix)), "no producer case under {prefix}");
+        assert!(docs.contains(&format!("`{prefix}")), "docs/PRODUCERS.md does not list {prefix}");
+    }
+    for c in producers {
+        assert_eq!(
+            c.verdict.get("strict"),
+            Some(&vhd_validator::manifest::Verdict::Accept),
+            "{} must pass strict with no warning",
+            c.id
+        );
+    }
+}
+
 /// Every known fault (vhd_validator::faults) has its case in the corpus, labelled with the
 /// fault in `exposes`; a row in docs/CONFORMANCE.md's "Known faults" table; and every expect
 /// entry of docs/conformance/readers.expect for a case that exposes faults gives a fault id

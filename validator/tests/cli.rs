@@ -418,8 +418,19 @@ fn rules_json_lists_the_catalogue() {
             assert!(r[field].is_string(), "{field} of {r}");
         }
         assert!(r["byte_triggerable"].is_boolean());
+        // Every warning-grade rule names the readers it breaks.
+        let breaks = r["breaks"].as_array().unwrap_or_else(|| panic!("breaks of {r}"));
+        assert!(breaks.iter().all(|b| b.as_str().is_some_and(|s| !s.is_empty())), "{r}");
+        if r["strict"] == "warning" || r["compat"] == "warning" {
+            assert!(!breaks.is_empty(), "{} is a warning but names no reader it breaks", r["code"]);
+        }
+        assert!(r["detail"].as_str().unwrap().contains(" Grading: "), "{}", r["code"]);
         assert!(codes.insert(r["code"].as_str().unwrap().to_string()));
     }
+    let gap = rules.iter().find(|r| r["code"] == "FILE-GAP-BEFORE-FOOTER").unwrap();
+    assert_eq!((gap["strict"].as_str(), gap["breaks"].as_array().map(Vec::len)), (Some("info"), Some(0)));
+    let fixed_long = rules.iter().find(|r| r["code"] == "FILE-FIXED-SIZE-LONG").unwrap();
+    assert_eq!(fixed_long["breaks"][0], "Azure upload");
     assert!(codes.contains("FOOTER-CHECKSUM"));
 
     let text = stdout(&run(&["rules"]));
@@ -450,10 +461,12 @@ fn explain_prints_one_rule() {
         let out = stdout(&o);
         assert!(out.starts_with(&format!("FOOTER-CHECKSUM: {}", rule.summary)), "{out}");
         assert!(out.contains(rule.spec) && out.contains(rule.detail.trim()), "{out}");
+        assert!(out.contains("breaks:        QEMU, 7-Zip, blktap, Hyper-V\n"), "{out}");
     }
     let v = json(&run(&["explain", "--format", "json", "BAT-ORDER"]));
     assert_eq!(v["code"], "BAT-ORDER");
     assert_eq!(v["family"], "bat");
+    assert_eq!(v["breaks"], serde_json::json!([]));
 }
 
 #[test]

@@ -24,7 +24,7 @@ use common::build::{self, BlockSpec, Built, ParentSpec, SparseSpec};
 use common::*;
 use std::path::{Path, PathBuf};
 use vhd_validator::format::{DiskType, PlatformCode};
-use vhd_validator::Severity::{self, Info, Warning};
+use vhd_validator::Severity::{self, Info};
 
 /// A chain on disk: paths base first, and the model of the top image's virtual disk.
 struct Chain {
@@ -139,9 +139,9 @@ fn build_chain(layers: &[(&str, DiskType, u32)], size: u64, seed: u64, byte_alig
 /// only these rules apply).
 fn expected_findings(layers: &[(&str, DiskType, u32)], built: &[Built]) -> Vec<(&'static str, Severity, &'static str)> {
     let mut e = vec![(
-        "FOOTER-GEOMETRY-SIZE-DIVERGENCE",
-        Warning,
-        "creator \"vhdc\" and a current size that is not a CHS product (QEMU before 10.0 sizes such disks by geometry)",
+        "FOOTER-GEOMETRY-SIZE-QEMU-LEGACY",
+        Info,
+        "creator \"vhdc\" and a current size that is not a CHS product (QEMU before 10.0 sized such disks by geometry)",
     )];
     let out_of_order = built.iter().any(|b| b.block_offsets.windows(2).any(|w| w[1].0 < w[0].0));
     if out_of_order {

@@ -68,14 +68,14 @@ fn expected(dynamic: bool, force_size: bool, vsize: u64) -> Vec<(&'static str, S
         e.push(("FOOTER-SIZE-MIB-ALIGN", Info, "QEMU's size is not a whole number of MiB"));
     }
     if force_size {
-        e.push(("FOOTER-GEOMETRY", Warning, "force_size stores geometry 65535/16/255, larger than the spec's CHS"));
+        e.push(("FOOTER-GEOMETRY", Info, "force_size stores geometry 65535/16/255, larger than the spec's CHS"));
     }
     if dynamic {
         let block = 2 * MIB;
         if !vsize.is_multiple_of(block) {
             e.push((
                 "BITMAP-PAST-END",
-                Warning,
+                Info,
                 "QEMU sets every bit of the last block's bitmap, which extends past the end of the disk",
             ));
         }

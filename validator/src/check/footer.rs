@@ -46,10 +46,16 @@ pub(super) const KNOWN_CREATORS: [[u8; 4]; 12] = [
     *b"vhdc",
 ];
 
-/// Creators QEMU sizes by the current size rather than by C x H x S (`vpc_ignore_current_size`
-/// in QEMU `block/vpc.c`, plus the 2025 Azure creator `wa\0\0`).
-pub(super) const QEMU_CURRENT_SIZE_CREATORS: [[u8; 4]; 6] =
-    [*b"win ", *b"qem2", *b"d2v ", *b"CTXS", *b"tap\0", *b"wa\0\0"];
+/// Creators QEMU 10.0 and later size by C x H x S (`vpc_ignore_current_size` in QEMU
+/// `block/vpc.c`, since "vpc: Read images exported from Azure correctly"); every other creator
+/// gets the current size.
+pub(super) const QEMU_CHS_CREATORS: [[u8; 4]; 2] = [*b"vpc ", *b"qemu"];
+
+/// Creators QEMU before 10.0 sized by the current size; every other creator got C x H x S.
+pub(super) const QEMU_LEGACY_CURRENT_SIZE_CREATORS: [[u8; 4]; 5] = [*b"win ", *b"qem2", *b"d2v ", *b"CTXS", *b"tap\0"];
+
+/// The last blktap creator version (`VHD_CURRENT_VERSION`, 1.3, in blktap include/vhd.h).
+const TAP_CURRENT_VERSION: u32 = 0x0001_0003;
 
 /// Largest current size (bytes) BAT sector numbers can address: 0xFF000000 sectors = 2040 GiB
 /// (QEMU `VHD_MAX_SECTORS`).
@@ -290,11 +296,27 @@ fn creator(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
                 Code::FooterCreatorUnknown,
                 "creator_application",
                 format!(
-                    "creator application {} is not a known writer (QEMU sizes such disks by C x H x S)",
+                    "creator application {} is not a known writer (QEMU before 10.0 sized such disks by C x H x S, \
+                     QEMU 10.0 and later by the current size)",
                     format_tag(&f.creator_application)
                 ),
             )
             .actual(format_tag(&f.creator_application)),
+        );
+    }
+    if f.creator_application.starts_with(b"tap") && f.creator_version > TAP_CURRENT_VERSION {
+        ctx.push(
+            site.finding(
+                Code::FooterCreatorTapVersion,
+                "creator_version",
+                format!(
+                    "blktap creator version {}.{} is newer than 1.3, the last blktap defines",
+                    f.creator_version >> 16,
+                    f.creator_version & 0xFFFF
+                ),
+            )
+            .expected(format!("<= {TAP_CURRENT_VERSION:#010x}"))
+            .actual(format!("{:#010x}", f.creator_version)),
         );
     }
     if f.creator_host_os != HOST_OS_WINDOWS && f.creator_host_os != HOST_OS_MAC {
@@ -390,20 +412,35 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         );
     }
     let chs_bytes = g.total_sectors() * 512;
-    if chs_bytes != size && !QEMU_CURRENT_SIZE_CREATORS.contains(&f.creator_application) && g != Geometry::MAX {
-        ctx.push(
-            site.finding(
-                Code::FooterGeometrySizeDivergence,
-                "geometry",
-                format!(
-                    "readers disagree on the disk size: for creator {} QEMU before 10.0 (and Virtual PC) use the \
-                     geometry ({g} = {chs_bytes} bytes), the others the current size ({size} bytes)",
-                    format_tag(&f.creator_application)
-                ),
-            )
-            .expected(size)
-            .actual(chs_bytes),
-        );
+    if chs_bytes != size && g != Geometry::MAX {
+        let creator = format_tag(&f.creator_application);
+        if QEMU_CHS_CREATORS.contains(&f.creator_application) {
+            ctx.push(
+                site.finding(
+                    Code::FooterGeometrySizeDivergence,
+                    "geometry",
+                    format!(
+                        "readers disagree on the disk size: for creator {creator} QEMU (every version) and Virtual PC \
+                         use the geometry ({g} = {chs_bytes} bytes), the others the current size ({size} bytes)"
+                    ),
+                )
+                .expected(size)
+                .actual(chs_bytes),
+            );
+        } else if !QEMU_LEGACY_CURRENT_SIZE_CREATORS.contains(&f.creator_application) {
+            ctx.push(
+                site.finding(
+                    Code::FooterGeometrySizeQemuLegacy,
+                    "geometry",
+                    format!(
+                        "QEMU before 10.0 sized creator {creator} by the geometry ({g} = {chs_bytes} bytes); QEMU \
+                         10.0 and later and the other readers use the current size ({size} bytes)"
+                    ),
+                )
+                .expected(size)
+                .actual(chs_bytes),
+            );
+        }
     }
     if g == Geometry::default() {
         ctx.push(site.finding(Code::FooterGeometryZero, "geometry", "geometry is 0/0/0").expected(spec).actual(g));
@@ -677,14 +714,33 @@ mod tests {
     #[test]
     fn creator_and_host_os() {
         let (f, _) = both(|f| f.creator_application = *b"xyz ");
-        // Unknown creators are sized by geometry in QEMU: 1 MiB is not a CHS product.
-        assert_eq!(f, vec![Code::FooterCreatorUnknown, Code::FooterGeometrySizeDivergence]);
+        // Unknown creators were sized by geometry in QEMU before 10.0: 1 MiB is not a CHS product.
+        assert_eq!(f, vec![Code::FooterCreatorUnknown, Code::FooterGeometrySizeQemuLegacy]);
         for known in [*b"vhdc", *b"d2v\0", *b"vbox", *b"wa\0\0"] {
             let (f, _) = both(|f| f.creator_application = known);
             assert!(!f.contains(&Code::FooterCreatorUnknown), "{known:?}");
         }
         let (f, _) = both(|f| f.creator_host_os = 0);
         assert_eq!(f, vec![Code::FooterCreatorHostOs]);
+        // blktap knows creator versions up to 1.3.
+        let (f, _) = both(|f| {
+            f.creator_application = *b"tap\0";
+            f.creator_version = 0x0001_0003;
+        });
+        assert_eq!(f, vec![]);
+        let (f, _) = both(|f| {
+            f.creator_application = *b"tap\0";
+            f.creator_version = 0x0001_0004;
+        });
+        assert_eq!(f, vec![Code::FooterCreatorTapVersion]);
+        // Creators QEMU sized by current size before 10.0 too: no geometry finding at all.
+        for legacy in super::QEMU_LEGACY_CURRENT_SIZE_CREATORS {
+            let (f, _) = both(|f| f.creator_application = legacy);
+            assert_eq!(f, vec![], "{legacy:?}");
+        }
+        // Azure's `wa\0\0`: only QEMU before 10.0 read the geometry size.
+        let (f, _) = both(|f| f.creator_application = *b"wa\0\0");
+        assert_eq!(f, vec![Code::FooterGeometrySizeQemuLegacy]);
         let (f, _) = both(|f| f.creator_host_os = super::HOST_OS_MAC);
         assert_eq!(f, vec![]);
     }
@@ -747,8 +803,10 @@ mod tests {
         });
         assert_eq!(f, vec![Code::FooterGeometry]);
         // Creator sized by geometry and C x H x S x 512 != current size.
-        let (f, _) = both(|f| f.creator_application = *b"vpc ");
-        assert_eq!(f, vec![Code::FooterGeometrySizeDivergence]);
+        for chs in [*b"vpc ", *b"qemu"] {
+            let (f, _) = both(|f| f.creator_application = chs);
+            assert_eq!(f, vec![Code::FooterGeometrySizeDivergence]);
+        }
         // ... unless the geometry is the maximum.
         let (f, _) = both(|f| {
             f.creator_application = *b"vpc ";

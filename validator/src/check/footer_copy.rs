@@ -1,11 +1,12 @@
 //! Rules of the `footer-copy` family: the copy of the hard disk footer at offset 0 of dynamic
 //! and differencing disks against the trailing footer (spec §Dynamic Hard Disk Image: "a copy
 //! of the hard disk footer … mirrored as a header at the front of the file"; reference B.2
-//! FOOTER-COPY-MISSING, FOOTER-COPY-MISMATCH, FOOTER-TAIL-INVALID-HEAD-VALID).
+//! FOOTER-COPY-MISSING, FOOTER-COPY-CHECKSUM, FOOTER-COPY-MISMATCH, FOOTER-TAIL-INVALID-HEAD-VALID).
 //!
 //! A footer counts as valid here when its cookie is `conectix` and its checksum matches, as in
-//! blktap's `vhd_validate_footer`. The three rules are mutually exclusive: the copy is missing,
-//! or both are valid and differ, or only the copy is valid.
+//! blktap's `vhd_validate_footer`. The four rules are mutually exclusive: the copy is missing
+//! (no cookie), or has the cookie but a bad checksum, or both are valid and differ, or only the
+//! copy is valid.
 
 use super::footer::FIELDS;
 use super::Ctx;
@@ -23,14 +24,23 @@ pub(super) fn check(ctx: &mut Ctx) {
     let layout = ctx.layout;
     let copy = layout.footer_copy.as_ref().filter(|c| valid(c));
     let Some(copy) = copy else {
+        if let Some(c) = layout.footer_copy.as_ref().filter(|c| c.cookie_valid()) {
+            ctx.push(
+                Finding::new(
+                    Code::FooterCopyChecksum,
+                    64,
+                    4,
+                    "footer_copy.checksum",
+                    "the footer copy at offset 0 has a bad checksum: readers that read the copy first (QEMU) refuse the image",
+                )
+                .expected(format!("{:#010x}", c.computed_checksum()))
+                .actual(format!("{:#010x}", c.checksum)),
+            );
+            return;
+        }
         let why = match &layout.footer_copy {
             None => "bytes 0..512 cannot be read".to_string(),
-            Some(c) if !c.cookie_valid() => "bytes 0..8 are not the `conectix` cookie".to_string(),
-            Some(c) => format!(
-                "its checksum {:#010x} does not match the byte sum ({:#010x})",
-                c.checksum,
-                c.computed_checksum()
-            ),
+            Some(_) => "bytes 0..8 are not the `conectix` cookie".to_string(),
         };
         ctx.push(Finding::new(
             Code::FooterCopyMissing,
@@ -141,9 +151,9 @@ mod tests {
         assert_eq!(codes(&img), vec![Code::FooterCopyMissing]);
         let mut img = dynamic();
         edit_footer_copy(&mut img, false, |f| f.checksum ^= 0x100);
-        assert_eq!(codes(&img), vec![Code::FooterCopyMissing]);
+        assert_eq!(codes(&img), vec![Code::FooterCopyChecksum]);
         let fs = findings(&img);
-        assert_eq!((fs[0].offset, fs[0].length, fs[0].path.as_str()), (0, 512, "footer_copy"));
+        assert_eq!((fs[0].offset, fs[0].length, fs[0].path.as_str()), (64, 4, "footer_copy.checksum"));
         assert!(fs[0].message.contains("checksum"), "{}", fs[0].message);
     }
 
@@ -166,10 +176,10 @@ mod tests {
     }
 
     #[test]
-    fn changed_copy_without_reseal_is_missing_not_mismatch() {
+    fn changed_copy_without_reseal_is_a_checksum_not_a_mismatch() {
         let mut img = dynamic();
         edit_footer_copy(&mut img, false, |f| f.current_size = 2 << 20);
-        assert_eq!(codes(&img), vec![Code::FooterCopyMissing]);
+        assert_eq!(codes(&img), vec![Code::FooterCopyChecksum]);
     }
 
     #[test]

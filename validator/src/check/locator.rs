@@ -322,12 +322,24 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
         );
     }
 
-    let mut reasons = Vec::new();
     if space >= 512 && !space.is_multiple_of(512) {
-        reasons.push(format!(
-            "{space} is neither a sector count below 512 nor a whole number of sectors in bytes (blktap cannot read it)"
-        ));
+        ctx.push(
+            Finding::new(
+                Code::LocatorSpaceUnreadable,
+                at.saturating_add(SPACE_FIELD),
+                4,
+                format!("{p}.data_space"),
+                format!(
+                    "the data space of parent locator {i} ({space}) is neither a sector count below 512 nor a \
+                     whole number of sectors in bytes, so blktap cannot read the locator"
+                ),
+            )
+            .expected("below 512 (sectors) or a multiple of 512 (bytes)")
+            .actual(space),
+        );
+        return;
     }
+    let mut reasons = Vec::new();
     // A space below 512 that is smaller than the data length is the spec's reading (sectors):
     // that is conformant, so it is not reported here.
     if space > 0 {
@@ -418,7 +430,9 @@ fn check_payload(
     }
     if let Some(name) = parent_name {
         let file = file_name(&path);
-        if file != name {
+        // Hyper-V and Windows store the parent's full path as the name: it names the same file
+        // when its last component is the locator's file name.
+        if file != name && file != file_name(name) {
             ctx.push(
                 Finding::new(
                     Code::LocatorParentNameMismatch,
@@ -617,11 +631,13 @@ mod tests {
 
     #[test]
     fn space_units() {
-        // (a) 1000 is neither a small sector count nor a multiple of 512.
+        // (a) 1000 is neither a small sector count nor a multiple of 512: blktap cannot read it,
+        // which is its own rule (and not also an ambiguity).
         let mut l = TestLocator::w2ku("C:\\parent.vhd");
         l.space = 1000;
-        let f = only(&diff(&[l]), Code::LocatorSpaceUnits);
+        let f = only(&diff(&[l.clone()]), Code::LocatorSpaceUnreadable);
         assert!(f.message.contains("neither a sector count"), "{}", f.message);
+        assert!(!loc_codes(&diff(&[l])).contains(&Code::LocatorSpaceUnits));
         // (b) space 10 < data length 26: the spec's sector reading; conformant, not reported.
         let mut l = TestLocator::w2ku("C:\\parent.vhd");
         l.space = 10;
@@ -703,6 +719,20 @@ mod tests {
         // Case matters (blktap compares bytes).
         let img = diff(&[TestLocator::macx("/srv/Parent.vhd")]);
         assert_eq!(loc_codes(&img), vec![Code::LocatorParentNameMismatch]);
+        // A full path as the parent unicode name (as Windows writes) names the same file.
+        let full = |name: &str| {
+            let mut img = diff(&std_locs());
+            testutil::edit_header(&mut img, true, |h| {
+                h.parent_unicode_name = [0; 512];
+                for (i, u) in name.encode_utf16().enumerate() {
+                    h.parent_unicode_name[2 * i..2 * i + 2].copy_from_slice(&u.to_be_bytes());
+                }
+            });
+            loc_codes(&img)
+        };
+        assert_eq!(full("C:\\vms\\parent.vhd"), vec![]);
+        assert_eq!(full("D:\\elsewhere\\parent.vhd"), vec![]);
+        assert_eq!(full("C:\\vms\\other.vhd"), vec![Code::LocatorParentNameMismatch; 2]);
     }
 
     #[test]

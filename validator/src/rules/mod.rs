@@ -17,9 +17,10 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// A fact worth knowing (a legal but unusual layout, a deprecated feature).
+    /// A fact worth knowing that breaks no reader (a legal but unusual layout, a deprecated
+    /// feature).
     Info,
-    /// A departure that mainstream readers tolerate, or a spec "should".
+    /// A named reader refuses or misreads the image (the rule's `breaks` says which).
     Warning,
     /// A spec "must" is violated, or readers would reject the image or return different bytes.
     Error,
@@ -152,6 +153,10 @@ pub struct Rule {
     pub enforced_by: &'static str,
     /// Known implementations that accept the condition.
     pub tolerated_by: &'static str,
+    /// The readers (or upload services) that refuse or misread an image with this condition:
+    /// the reason a rule is graded warning or error. Every rule with a warning severity names at
+    /// least one; infos usually name none.
+    pub breaks: &'static [&'static str],
     /// Full explanation: why it matters, what readers do, how to fix it.
     pub detail: &'static str,
     /// Whether the bytes of an image (or chain) can trigger it; rules that need the environment
@@ -221,6 +226,7 @@ macro_rules! rules {
         spec: $spec:literal,
         enforced_by: $enf:literal,
         tolerated_by: $tol:literal,
+        breaks: [$($breaks:literal),* $(,)?],
         detail: $detail:literal $(,)?
     } ),* $(,)?) => {
         /// Stable rule codes; see the catalogue for each one's meaning.
@@ -242,6 +248,7 @@ macro_rules! rules {
             spec: $spec,
             enforced_by: $enf,
             tolerated_by: $tol,
+            breaks: &[$($breaks),*],
             detail: $detail,
             byte_triggerable: $bytes,
         } ),* ];
@@ -292,6 +299,31 @@ mod tests {
     fn every_family_has_rules() {
         for f in Family::ALL {
             assert!(catalogue().iter().any(|r| r.family == f), "no rule in {f}");
+        }
+    }
+
+    #[test]
+    fn every_warning_names_the_readers_it_breaks() {
+        for r in catalogue() {
+            if r.strict == Severity::Warning || r.compat == Severity::Warning {
+                assert!(!r.breaks.is_empty(), "{} is a warning but names no reader it breaks", r.code);
+            }
+        }
+    }
+
+    #[test]
+    fn every_detail_ends_with_its_grading() {
+        for r in catalogue() {
+            let Some((_, grading)) = r.detail.rsplit_once(" Grading: ") else {
+                panic!("{}: the detail does not end with \"Grading: <reason>\"", r.code);
+            };
+            assert!(grading.ends_with('.') && grading.len() > 20, "{}: grading {grading:?}", r.code);
+            assert!(
+                grading.starts_with(r.strict.as_str()) || grading.starts_with(&format!("strict {}", r.strict)),
+                "{}: grading {grading:?} does not start with its strict severity {}",
+                r.code,
+                r.strict
+            );
         }
     }
 

@@ -61,7 +61,12 @@ pub fn workspace_dir() -> PathBuf {
 /// `shared/fixtures/real` beside the workspace (`../../shared/fixtures/real` from the crate),
 /// when present.
 pub fn real_fixtures_dir() -> Option<PathBuf> {
-    let d = crate_dir().join("../../shared/fixtures/real");
+    // `VHD_REAL_FIXTURES` names the directory when the checkout is not beside `shared/` (a git
+    // worktree elsewhere, a CI clone).
+    let d = match std::env::var_os("VHD_REAL_FIXTURES") {
+        Some(d) => PathBuf::from(d),
+        None => crate_dir().join("../../shared/fixtures/real"),
+    };
     d.is_dir().then(|| d.canonicalize().unwrap_or(d))
 }
 

@@ -9,7 +9,7 @@
 use super::build::{self, BlockSpec, Built, ParentSpec, SparseSpec};
 use super::vhd_time;
 use vhd_validator::format::{DiskType, PlatformCode};
-use vhd_validator::Severity::{self, Error, Info, Warning};
+use vhd_validator::Severity::{self, Error, Info};
 
 /// 2024-01-01T00:00:00Z as a VHD time stamp: the creation time of the encoder-made images.
 pub fn base_time() -> u32 {
@@ -147,12 +147,12 @@ pub struct Verdict {
 }
 
 /// Encoder-made images carry creator `vhdc` and sizes that are not CHS products.
-const DIVERGENCE: (&str, Severity) = ("FOOTER-GEOMETRY-SIZE-DIVERGENCE", Warning);
+const DIVERGENCE: (&str, Severity) = ("FOOTER-GEOMETRY-SIZE-QEMU-LEGACY", Info);
 
 /// Verdicts of every seed file (the README's table says the same).
 pub const VERDICTS: &[Verdict] = &[
     Verdict { file: "qemu-fixed-1m.vhd", passes: true, findings: &[("FOOTER-SIZE-MIB-ALIGN", Info)] },
-    Verdict { file: "qemu-fixed-force-size-1m.vhd", passes: true, findings: &[("FOOTER-GEOMETRY", Warning)] },
+    Verdict { file: "qemu-fixed-force-size-1m.vhd", passes: true, findings: &[("FOOTER-GEOMETRY", Info)] },
     Verdict { file: "qemu-dynamic-empty-16m.vhd", passes: true, findings: &[("FOOTER-SIZE-MIB-ALIGN", Info)] },
     Verdict { file: "enc-diff-parent.vhd", passes: true, findings: &[DIVERGENCE] },
     Verdict { file: "enc-diff-child.vhd", passes: true, findings: &[DIVERGENCE] },

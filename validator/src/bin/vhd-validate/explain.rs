@@ -109,6 +109,7 @@ fn text(r: &Rule) -> String {
     s.push_str(&format!("spec:          {}\n", r.spec));
     s.push_str(&format!("enforced by:   {}\n", r.enforced_by));
     s.push_str(&format!("tolerated by:  {}\n", r.tolerated_by));
+    s.push_str(&format!("breaks:        {}\n", crate::rules::breaks(r)));
     let trigger = if r.byte_triggerable {
         "image bytes"
     } else {

@@ -98,6 +98,7 @@ pub struct RuleOut {
     spec: &'static str,
     enforced_by: &'static str,
     tolerated_by: &'static str,
+    breaks: &'static [&'static str],
     detail: &'static str,
 }
 
@@ -114,6 +115,7 @@ impl RuleOut {
             spec: r.spec,
             enforced_by: r.enforced_by,
             tolerated_by: r.tolerated_by,
+            breaks: r.breaks,
             detail: r.detail,
         }
     }
@@ -134,6 +136,15 @@ fn write_json(out: &mut dyn Write) -> io::Result<()> {
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// The readers a rule breaks, comma-separated; "none" when it names none.
+pub fn breaks(r: &Rule) -> String {
+    if r.breaks.is_empty() {
+        "none".to_string()
+    } else {
+        r.breaks.join(", ")
+    }
 }
 
 /// Escapes text for a Markdown table cell (one line, no column breaks).
@@ -168,8 +179,10 @@ pub fn markdown() -> String {
     ));
     s.push_str(
         "Severities: **error** (a spec \"must\" is violated, or readers would reject the image or \
-         return different bytes), **warning** (a departure that mainstream readers tolerate, or a \
-         spec \"should\"), **info** (a legal but unusual layout, a deprecated feature). The \
+         return different bytes), **warning** (a named reader refuses or misreads the image: the \
+         rule's \"Breaks\" line says which), **info** (a peculiarity that breaks no reader: a legal \
+         but unusual layout, a deprecated feature). Every rule's detail ends with the reason for its \
+         grading. The \
          **strict** profile (the default) reads the VHD specification v1.0 literally; **compat** \
          grades by what mainstream readers (Hyper-V, QEMU, VirtualBox, libvhdi, 7-Zip) accept. A \
          profile changes severities, never which findings exist. `vhd-validate explain CODE` prints \
@@ -204,12 +217,13 @@ pub fn markdown() -> String {
             s.push_str(&format!("\n### {}\n\n", r.code));
             s.push_str(&format!("{}\n\n", para(r.summary)));
             s.push_str(&format!(
-                "- Severity: {} (strict), {} (compat)\n- Spec: {}\n- Enforced by: {}\n- Tolerated by: {}\n",
+                "- Severity: {} (strict), {} (compat)\n- Spec: {}\n- Enforced by: {}\n- Tolerated by: {}\n- Breaks: {}\n",
                 r.strict,
                 r.compat,
                 cell(r.spec),
                 cell(r.enforced_by),
-                cell(r.tolerated_by)
+                cell(r.tolerated_by),
+                breaks(r)
             ));
             if !r.byte_triggerable {
                 s.push_str("- Triggered by the environment, not by image bytes\n");

@@ -58,13 +58,14 @@ fn rule_descriptor(r: &vhd_validator::rules::Rule, code: Code) -> Value {
         "name": format!("{code:?}"),
         "shortDescription": { "text": r.summary },
         "fullDescription": { "text": r.detail },
-        "help": { "text": format!("{}\nSpec: {}\nEnforced by: {}\nTolerated by: {}", r.detail, r.spec, r.enforced_by, r.tolerated_by) },
+        "help": { "text": format!("{}\nSpec: {}\nEnforced by: {}\nTolerated by: {}\nBreaks: {}", r.detail, r.spec, r.enforced_by, r.tolerated_by, crate::rules::breaks(r)) },
         "defaultConfiguration": { "level": level(r.strict) },
         "properties": {
             "family": r.family.as_str(),
             "spec": r.spec,
             "strict": r.strict.as_str(),
             "compat": r.compat.as_str(),
+            "breaks": r.breaks,
             "tags": [r.family.as_str()],
         },
     })
@@ -198,5 +199,15 @@ mod tests {
         assert_eq!(fp.len(), 64);
         assert_eq!(result(&f)["partialFingerprints"]["vhdFinding/v1"], fp, "stable");
         assert_eq!(v["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "footer.checksum");
+    }
+
+    #[test]
+    fn rule_descriptors_name_the_readers_a_rule_breaks() {
+        let d = rule_descriptor(Code::FileFixedSizeLong.rule(), Code::FileFixedSizeLong);
+        assert_eq!(d["properties"]["breaks"], json!(["Azure upload", "7-Zip"]));
+        assert!(d["help"]["text"].as_str().unwrap().ends_with("\nBreaks: Azure upload, 7-Zip"), "{d}");
+        let d = rule_descriptor(Code::BatOrder.rule(), Code::BatOrder);
+        assert_eq!(d["properties"]["breaks"], json!([]));
+        assert!(d["help"]["text"].as_str().unwrap().ends_with("\nBreaks: none"), "{d}");
     }
 }
