@@ -26,7 +26,9 @@ use std::path::Path;
 use vhd_generator::plan;
 use vhd_generator::random::implied_findings;
 use vhd_generator::recipes;
-use vhd_generator::scenario::{BlockOrder, Image, Kind, LayoutSpec, Pattern, Write};
+use vhd_generator::scenario::{
+    BlockOrder, Image, Kind, LayoutSpec, PartitionScheme, PartitionTable, Pattern, Repeat, Update, Write,
+};
 use vhd_generator::values::Size;
 use vhd_generator::{generate_case, GenOptions, Scenario};
 use vhd_validator::chain::ChainReader;
@@ -47,20 +49,34 @@ fn pattern() -> impl Strategy<Value = Pattern> {
         (1u8..=255).prop_map(Pattern::Fill),
         any::<u64>().prop_map(Pattern::Counter),
         any::<u64>().prop_map(|s| Pattern::Random(Some(s))),
+        (any::<bool>(), prop::option::of(0u64..4096), prop::option::of(1u64..8192)).prop_map(|(gpt, start, sectors)| {
+            Pattern::PartitionTable(PartitionTable {
+                scheme: if gpt { PartitionScheme::Gpt } else { PartitionScheme::Mbr },
+                start,
+                sectors,
+            })
+        }),
     ]
 }
 
 /// Up to 5 writes inside a disk of `sectors` sectors.
 fn writes(sectors: u64) -> impl Strategy<Value = Vec<Write>> {
-    prop::collection::vec((0..sectors, 1u64..=64, pattern()), 0..=5).prop_map(move |ws| {
+    prop::collection::vec((0..sectors, 1u64..=64, pattern(), 1u64..=4, 0u64..16), 0..=5).prop_map(move |ws| {
         ws.into_iter()
-            .map(|(sector, count, pattern)| Write {
-                sector: Some(sector),
-                count: Some(count.min(sectors - sector)),
-                offset: None,
-                length: None,
-                pattern,
-                bitmap: Default::default(),
+            .map(|(sector, count, pattern, copies, gap)| {
+                let count = count.min(sectors - sector);
+                // Cluster-like copies when they fit the disk.
+                let stride = count + gap;
+                let fits = (copies - 1) * stride + count <= sectors - sector;
+                Write {
+                    sector: Some(sector),
+                    count: Some(count),
+                    offset: None,
+                    length: None,
+                    pattern,
+                    bitmap: Default::default(),
+                    repeat: (copies > 1 && fits).then_some(Repeat { count: copies, stride }),
+                }
             })
             .collect()
     })
@@ -102,7 +118,9 @@ fn valid_scenario() -> impl Strategy<Value = Scenario> {
     );
     shape.prop_flat_map(|(base, depth, sectors, block, seed)| {
         let levels = prop::collection::vec((writes(sectors), block_order()), depth + 1);
-        levels.prop_map(move |levels| {
+        // A template update of a differencing top: the parent's new version.
+        let update = prop::option::of(writes(sectors));
+        (levels, update).prop_map(move |(levels, update)| {
             let mut chain: Option<Image> = None;
             for (i, (ws, order)) in levels.into_iter().enumerate() {
                 let kind = if i == 0 { base } else { Kind::Differencing };
@@ -122,6 +140,9 @@ fn valid_scenario() -> impl Strategy<Value = Scenario> {
                 reference_reading: false,
                 image: chain.expect("at least one level"),
                 mutations: Vec::new(),
+                update: update
+                    .filter(|_| depth > 0)
+                    .map(|writes| Update { writes, ..Default::default() }),
             };
             if let Ok(plans) = plan::plan_chain(&s, seed) {
                 s.expect_findings = implied_findings(&s, &plans);

@@ -4,7 +4,8 @@ use crate::error::GenError;
 use crate::model;
 use crate::mutate::{self, Level};
 use crate::plan::{self, ImagePlan};
-use crate::scenario::{BitmapMode, BlockOrder, Kind, Scenario};
+use crate::scenario::{BitmapMode, BlockOrder, Image, Kind, Scenario};
+use crate::values::UniqueId;
 use std::collections::BTreeMap;
 use std::path::Path;
 use vhd_validator::manifest::{file_sha256, Case, CaseCheck, CaseFile, Verdict};
@@ -197,6 +198,15 @@ pub fn generate_case(
     for p in &plans {
         plan::write_image(p, &case_dir.join(&p.file), opts.force)?;
     }
+    let mut update_files = Vec::new();
+    for (img, name) in update_images(s, &plans, seed)? {
+        let s2 = Scenario { image: img, mutations: Vec::new(), update: None, ..s.clone() };
+        let p = plan::plan_chain(&s2, seed)?;
+        if let Some(first) = p.first() {
+            plan::write_image(first, &case_dir.join(&name), opts.force)?;
+            update_files.push(name);
+        }
+    }
     let mut levels: Vec<Level> = plans
         .into_iter()
         .map(|p| Level {
@@ -239,7 +249,13 @@ pub fn generate_case(
     let join = |name: &str| if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
     let chain: Vec<String> = levels.iter().filter(|l| !l.deleted).map(|l| join(&l.name)).collect();
     let mut files = Vec::new();
-    for name in levels.iter().filter(|l| !l.deleted).map(|l| l.name.clone()).chain(extra_files.iter().cloned()) {
+    for name in levels
+        .iter()
+        .filter(|l| !l.deleted)
+        .map(|l| l.name.clone())
+        .chain(update_files)
+        .chain(extra_files.iter().cloned())
+    {
         let p = case_dir.join(&name);
         let (sha256, size) = file_sha256(&p).map_err(|e| GenError::Io { path: p.clone(), source: e })?;
         files.push(CaseFile { path: join(&name), size, sha256 });
@@ -264,4 +280,63 @@ pub fn generate_case(
         exposes,
         check: s.check.as_ref().and_then(|c| c.max_depth).map(|d| CaseCheck { max_depth: Some(d) }),
     })
+}
+
+/// Salt of the unique ids of a template update's images (so they differ from the chain's).
+const UPDATE_SALT: u64 = 0x5550_4441_5445;
+
+/// The images of `s.update` with their file names: the new parent (a copy of the main image's
+/// parent with the update's writes added and its own unique id), then each extra child (a copy
+/// of the main image with the child's writes). Their ancestors keep the chain's file names, so
+/// each is planned as the top of a copy of the chain and only that top is written.
+///
+/// # Errors
+/// [`GenError::Invalid`] when the main image is not a differencing disk or a name clashes.
+pub fn update_images(s: &Scenario, plans: &[ImagePlan], seed: u64) -> Result<Vec<(Image, String)>, GenError> {
+    let Some(u) = &s.update else { return Ok(Vec::new()) };
+    let Some(parent) = s.image.parent.as_deref().filter(|_| s.image.kind == Kind::Differencing) else {
+        return Err(invalid("update", "a template update needs a differencing main image"));
+    };
+    // Pin every ancestor's file name to the one the chain was written with.
+    let pin = |img: &mut Image, from_level: usize| {
+        let mut cur = img.parent.as_deref_mut();
+        let mut level = from_level;
+        while let Some(p) = cur {
+            if let Some(pl) = plans.get(level) {
+                p.file = Some(pl.file.clone());
+                p.footer.unique_id = Some(UniqueId(pl.footer.unique_id));
+                p.footer.timestamp = Some(pl.footer.timestamp);
+            }
+            level += 1;
+            cur = p.parent.as_deref_mut();
+        }
+    };
+    let mut out = Vec::new();
+    let taken: Vec<&str> = plans.iter().map(|p| p.file.as_str()).collect();
+    let check_name = |name: &str, path: &str, out: &Vec<(Image, String)>| {
+        if !plan::plain_file_name(name) || taken.contains(&name) || out.iter().any(|(_, n)| n == name) {
+            return Err(invalid(path, format!("{name:?} is not a plain file name unused by the case")));
+        }
+        Ok(())
+    };
+    let name = u.file.clone().unwrap_or_else(|| "new-parent.vhd".to_string());
+    check_name(&name, "update.file", &out)?;
+    let mut np = parent.clone();
+    np.writes.extend(u.writes.iter().cloned());
+    np.file = Some(name.clone());
+    if np.footer.unique_id.is_none() {
+        np.footer.unique_id = Some(UniqueId(plan::derived_unique_id(seed ^ UPDATE_SALT, 1)));
+    }
+    pin(&mut np, 2);
+    out.push((np, name));
+    for (i, c) in u.children.iter().enumerate() {
+        check_name(&c.file, &format!("update.children[{i}].file"), &out)?;
+        let mut img = s.image.clone();
+        img.writes = c.writes.clone();
+        img.file = Some(c.file.clone());
+        img.footer.unique_id = Some(UniqueId(plan::derived_unique_id(seed ^ UPDATE_SALT, 2 + i)));
+        pin(&mut img, 1);
+        out.push((img, c.file.clone()));
+    }
+    Ok(out)
 }

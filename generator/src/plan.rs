@@ -12,7 +12,8 @@ use crate::error::GenError;
 use crate::model::{ImageModel, RangeMap, RangeSet};
 use crate::pattern::{self, Fill, Purpose};
 use crate::scenario::{
-    AllocBitmap, BitmapMode, BlockOrder, Image, Kind, LocatorCode, LocatorSpec, Pattern, Scenario, SpaceUnits,
+    AllocBitmap, BitmapMode, BlockOrder, Image, Kind, LocatorCode, LocatorSpec, PartitionScheme, Pattern, Scenario,
+    SpaceUnits,
 };
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -118,6 +119,17 @@ pub fn default_file_name(level: usize) -> String {
     }
 }
 
+/// Whether `name` can name an image file of a case: non-empty, no path separator, not `.` or
+/// `..`, and not one of the case's own files (`manifest.json`, `scenario.yaml`).
+pub fn plain_file_name(name: &str) -> bool {
+    !(name.is_empty()
+        || name.contains(['/', '\\'])
+        || name == "."
+        || name == ".."
+        || name == "manifest.json"
+        || name == "scenario.yaml")
+}
+
 /// The chain of a scenario, main image first.
 pub fn chain_of(s: &Scenario) -> Vec<&Image> {
     let mut v = vec![&s.image];
@@ -206,8 +218,14 @@ fn write_range(w: &crate::scenario::Write, sectors: u64, path: &str) -> Result<(
     Ok((start, end))
 }
 
-fn resolve_fill(p: &Pattern, seed: u64, level: usize, index: usize) -> Fill {
+fn resolve_fill(p: &Pattern, seed: u64, level: usize, index: usize, disk: u64) -> Fill {
     match p {
+        Pattern::PartitionTable(t) => {
+            let gpt = t.scheme == PartitionScheme::Gpt;
+            let start = t.start.unwrap_or(if gpt { 2048 } else { 63 });
+            let end = if gpt { disk.saturating_sub(33) } else { disk };
+            Fill::Partition { gpt, start, sectors: t.sectors.unwrap_or(end.saturating_sub(start)), disk }
+        }
         Pattern::Zero => Fill::Zero,
         Pattern::Fill(b) => Fill::Byte(*b),
         Pattern::Counter(base) => Fill::Counter(*base),
@@ -253,6 +271,53 @@ impl Space {
     }
 }
 
+/// Most sector ranges the writes of one image expand to (with `repeat`).
+pub const MAX_WRITE_RANGES: u64 = 1 << 16;
+
+/// The writes of an image with their sector ranges `[start, end)` on a disk of `sectors`
+/// sectors, each `repeat` expanded into its copies (in order).
+///
+/// # Errors
+/// [`GenError::Invalid`] for a range outside the disk, a repeat with no copy, a stride shorter
+/// than the write, or more than [`MAX_WRITE_RANGES`] ranges.
+pub fn expand_writes<'w>(
+    writes: &'w [crate::scenario::Write],
+    sectors: u64,
+    path: &str,
+) -> Result<Vec<(usize, &'w crate::scenario::Write, u64, u64)>, GenError> {
+    let mut out = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        let wpath = format!("{path}.writes[{i}]");
+        let (s, e) = write_range(w, sectors, &wpath)?;
+        let Some(r) = w.repeat else {
+            out.push((i, w, s, e));
+            continue;
+        };
+        if r.count == 0 || r.stride < e - s {
+            return Err(invalid(
+                &format!("{wpath}.repeat"),
+                "needs `count` of at least 1 and `stride` of at least the write's length",
+            ));
+        }
+        if (out.len() as u64).saturating_add(r.count) > MAX_WRITE_RANGES {
+            return Err(invalid(&format!("{wpath}.repeat"), format!("more than {MAX_WRITE_RANGES} write ranges")));
+        }
+        for k in 0..r.count {
+            let off = k.checked_mul(r.stride).and_then(|o| o.checked_add(e));
+            match off {
+                Some(end) if end <= sectors => out.push((i, w, end - (e - s), end)),
+                _ => {
+                    return Err(invalid(
+                        &format!("{wpath}.repeat"),
+                        format!("copy {k} does not fit the disk's {sectors} sectors"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Builds the model of one image from its writes and allocations.
 fn build_model(
     img: &Image,
@@ -265,10 +330,9 @@ fn build_model(
     let sectors = size.div_ceil(512);
     let mut stored = RangeMap::new();
     let mut bits = RangeSet::new();
-    for (i, w) in img.writes.iter().enumerate() {
+    for (i, w, s, e) in expand_writes(&img.writes, sectors, path)? {
         let wpath = format!("{path}.writes[{i}]");
-        let (s, e) = write_range(w, sectors, &wpath)?;
-        stored.insert(s, e, resolve_fill(&w.pattern, seed, level, i));
+        stored.insert(s, e, resolve_fill(&w.pattern, seed, level, i, sectors));
         if let Some(g) = geom {
             match w.bitmap {
                 BitmapMode::Written => bits.insert(s, e, ()),
@@ -325,13 +389,7 @@ pub fn plan_chain(s: &Scenario, seed: u64) -> Result<Vec<ImagePlan>, GenError> {
     for (level, img) in chain.iter().enumerate() {
         let path = field_path(level);
         let name = img.file.clone().unwrap_or_else(|| default_file_name(level));
-        if name.is_empty()
-            || name.contains(['/', '\\'])
-            || name == "."
-            || name == ".."
-            || name == "manifest.json"
-            || name == "scenario.yaml"
-        {
+        if !plain_file_name(&name) {
             return Err(invalid(&format!("{path}.file"), format!("{name:?} is not a plain file name")));
         }
         if names.contains(&name) {

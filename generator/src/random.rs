@@ -71,7 +71,15 @@ fn random_writes(r: &mut ChaCha8Rng, size: u64, sparse: bool) -> Vec<Write> {
             _ => Pattern::Zero,
         };
         let bitmap = if sparse && chance(r, 20) { BitmapMode::Block } else { BitmapMode::Written };
-        v.push(Write { sector: Some(start), count: Some(count), offset: None, length: None, pattern, bitmap });
+        v.push(Write {
+            sector: Some(start),
+            count: Some(count),
+            offset: None,
+            length: None,
+            pattern,
+            bitmap,
+            repeat: None,
+        });
     }
     v
 }
@@ -196,6 +204,7 @@ pub fn random_valid(r: &mut ChaCha8Rng, seed: u64) -> Scenario {
         reference_reading: false,
         image,
         mutations: Vec::new(),
+        update: None,
     };
     if let Ok(plans) = plan::plan_chain(&s, seed) {
         s.expect_findings = implied_findings(&s, &plans);

@@ -62,6 +62,10 @@ pub struct Scenario {
     /// Corruptions applied in order after every image of the chain is laid out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Mutation>,
+    /// A template update (the main image must be a differencing disk): the new parent and
+    /// more children are written beside the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<Update>,
 }
 
 /// Check options recorded with the case.
@@ -476,6 +480,79 @@ pub enum Pattern {
     /// from the scenario seed, the image's chain level and the write's index), word position
     /// `LBA x 128`.
     Random(Option<u64>),
+    /// A partition table with one partition: sector 0 holds an MBR (type 0x07) or, for GPT, a
+    /// protective MBR, sector 1 the GPT header and sectors 2-33 the entry array (one basic
+    /// data entry; CRC32s filled in; no backup table). Other sectors of the write are zero.
+    PartitionTable(PartitionTable),
+}
+
+/// Partitioning scheme of a `partition-table` pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionScheme {
+    /// Master boot record; the partition starts at sector 63 by default.
+    Mbr,
+    /// GUID partition table; the partition starts at sector 2048 by default.
+    Gpt,
+}
+
+/// The `partition-table` pattern's table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct PartitionTable {
+    /// The scheme.
+    pub scheme: PartitionScheme,
+    /// First sector of the partition (default 63 for MBR, 2048 for GPT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    /// Sectors of the partition (default: to the end of the disk; GPT: to the last usable
+    /// sector, 33 before the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sectors: Option<u64>,
+}
+
+/// Repetition of a write: `count` copies, copy `k` starting `k x stride` sectors after the
+/// first (file-system-like cluster writes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Number of copies (at least 1).
+    pub count: u64,
+    /// Sectors from the start of one copy to the start of the next (at least the write's
+    /// length).
+    pub stride: u64,
+}
+
+/// A template update: a new version of the main image's parent, and more children of the old
+/// parent. `vhd-analyze --new-parent` compares the two parents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    /// File name of the new parent (default `new-parent.vhd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Writes applied to a copy of the old parent to make the new one (after its own writes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<Write>,
+    /// More children of the old parent: copies of the main image with other writes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<UpdateChild>,
+}
+
+/// Another child of the old parent in a template update.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChild {
+    /// File name.
+    pub file: String,
+    /// Its writes (in place of the main image's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<Write>,
 }
 
 /// Which sector bitmap bits a write sets (dynamic and differencing disks).
@@ -515,6 +592,9 @@ pub struct Write {
     /// Which bitmap bits the write sets.
     #[serde(default, skip_serializing_if = "is_default")]
     pub bitmap: BitmapMode,
+    /// Repeat the write (default: once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
 }
 
 /// Bitmap of a block allocated without data.

@@ -5,6 +5,7 @@
 //! - [`rules`]: the rule catalogue (stable codes, severities per profile).
 //! - [`finding`]: the finding data model.
 //! - [`check`]: image and chain validation, one module per rule family.
+//! - [`analyze`]: chain analysis (ownership, waste, alignment, template updates).
 //! - [`chain`]: the reference chain reader (parent resolution, `read_at`, extents, digest).
 //! - [`io`]: read-only random access to image bytes.
 //! - [`progress`]: the progress hook long operations report to (front ends draw it).
@@ -12,6 +13,7 @@
 //! - [`fuzzing`]: the bodies of the fuzz targets (oracles that hold for any input).
 #![forbid(unsafe_code)]
 
+pub mod analyze;
 pub mod chain;
 pub mod check;
 pub mod conform;

@@ -13,4 +13,4 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use reader::{ChainReader, Extent, ReadError};
+pub use reader::{AllocatedBlock, ChainReader, Extent, LevelInfo, Piece, ReadError};

@@ -72,7 +72,7 @@ pub enum ReadError {
 }
 
 /// A range of the virtual disk where some image in the chain holds data (bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Extent {
     /// Virtual byte offset.
     pub offset: u64,
@@ -286,24 +286,16 @@ impl ChainReader {
     /// # Errors
     /// [`ReadError::Io`] on I/O failure (reads past the end of an image file are zeros, not errors).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let mut cursor = 0usize;
-        self.map_level(0, offset, buf.len() as u64, &mut |len, piece| {
-            let n = usize::try_from(len).map_or(buf.len() - cursor, |l| l.min(buf.len() - cursor));
-            let dst = &mut buf[cursor..cursor + n];
-            cursor += n;
-            match piece {
-                Piece::Zero => {
-                    dst.fill(0);
-                    Ok(())
-                }
-                Piece::File { level, offset } => self.read_file(level, offset, dst),
-            }
-        })
+        self.read_level_at(0, offset, buf)
     }
 
-    /// Reads `dst` from the file of level `level` at byte `offset`, zero-filling what the file
-    /// does not hold.
-    fn read_file(&self, level: usize, offset: u64, dst: &mut [u8]) -> Result<(), ReadError> {
+    /// Reads `dst` from the file of level `level` (0 = the child) at file byte `offset`,
+    /// zero-filling what the file does not hold (and all of `dst` for a level that does not
+    /// exist). With [`ChainReader::pieces`] this reads the bytes of a [`Piece::File`].
+    ///
+    /// # Errors
+    /// [`ReadError::Io`] on I/O failure.
+    pub fn read_file(&self, level: usize, offset: u64, dst: &mut [u8]) -> Result<(), ReadError> {
         match self.levels.get(level) {
             Some(l) => read_zero_fill(&*l.src, offset, dst),
             None => {
@@ -313,16 +305,23 @@ impl ChainReader {
         }
     }
 
-    /// Walks the virtual range `[offset, offset + len)` of level `i` in order and calls `f`
-    /// once per piece with the piece's length in bytes and where its bytes come from. The
-    /// pieces tile the range exactly: this is the one place that gives the read semantics of
-    /// the module documentation (zeros past a level's current size and for a level that does
-    /// not exist; fixed-disk data; BAT and sector-bitmap lookups; falls through to the parent).
-    /// File pieces never extend past the end of their file: what lies beyond is a zero piece.
+    /// The per-level view of the chain: walks `[offset, offset + len)` of the virtual disk as
+    /// level `i` and its ancestors read it (`i` = 0 is the whole chain, 1 what the child's
+    /// parent reads, and so on; a level past the last reads as zeros) and calls `f` once per
+    /// piece, in order, with the piece's length in bytes and the level whose file supplies it
+    /// ([`Piece::File`], read with [`ChainReader::read_file`]) or [`Piece::Zero`] when no level
+    /// holds data there. The pieces tile the range exactly; adjacent pieces may share a source.
+    /// Work is per block and per run of equal sector-bitmap bits, as for reads.
     ///
-    /// Work is per block and per run of equal bitmap bits; nothing is allocated but the cached
-    /// sector bitmap of each level.
-    fn map_level(
+    /// This is the one place that gives the read semantics of the module documentation (zeros
+    /// past a level's current size and for a level that does not exist; fixed-disk data; BAT
+    /// and sector-bitmap lookups; falls through to the parent). File pieces never extend past
+    /// the end of their file: what lies beyond is a zero piece. Nothing is allocated but the
+    /// cached sector bitmap of each level.
+    ///
+    /// # Errors
+    /// What `f` returns, or [`ReadError::Io`] when a sector bitmap cannot be read.
+    pub fn pieces(
         &self,
         i: usize,
         offset: u64,
@@ -358,7 +357,7 @@ impl ChainReader {
                         if entry != UNALLOCATED {
                             self.map_block(i, level, geom, cache, *differencing, block, entry, in_block, piece, f)?;
                         } else if *differencing {
-                            self.map_level(i + 1, pos, piece, f)?;
+                            self.pieces(i + 1, pos, piece, f)?;
                         } else {
                             f(piece, Piece::Zero)?;
                         }
@@ -373,7 +372,7 @@ impl ChainReader {
         Ok(())
     }
 
-    /// [`ChainReader::map_level`] within allocated block `block` (BAT entry `entry`) of level
+    /// [`ChainReader::pieces`] within allocated block `block` (BAT entry `entry`) of level
     /// `i`: `len` bytes from byte `in_block` of the block, run by run of equal sector-bitmap
     /// bits.
     #[allow(clippy::too_many_arguments)]
@@ -411,7 +410,7 @@ impl ChainReader {
             if set {
                 emit_file(&*level.src, i, data_at.saturating_add(pos), n, f)?;
             } else if differencing {
-                self.map_level(i + 1, block_start.saturating_add(pos), n, f)?;
+                self.pieces(i + 1, block_start.saturating_add(pos), n, f)?;
             } else {
                 f(n, Piece::Zero)?;
             }
@@ -441,6 +440,75 @@ impl ChainReader {
         Ok(())
     }
 
+    /// [`ChainReader::read_at`] as level `level` and its ancestors read the virtual disk (see
+    /// [`ChainReader::pieces`]): `read_level_at(0, ..)` is `read_at`.
+    ///
+    /// # Errors
+    /// [`ReadError::Io`] on I/O failure.
+    pub fn read_level_at(&self, level: usize, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let mut cursor = 0usize;
+        self.pieces(level, offset, buf.len() as u64, &mut |len, piece| {
+            let n = usize::try_from(len).map_or(buf.len() - cursor, |l| l.min(buf.len() - cursor));
+            let dst = &mut buf[cursor..cursor + n];
+            cursor += n;
+            match piece {
+                Piece::Zero => {
+                    dst.fill(0);
+                    Ok(())
+                }
+                Piece::File { level, offset } => self.read_file(level, offset, dst),
+            }
+        })
+    }
+
+    /// Facts about level `level` (0 = the child), or `None` past the last level.
+    pub fn level(&self, level: usize) -> Option<LevelInfo> {
+        let l = self.levels.get(level)?;
+        Some(match &l.kind {
+            Kind::Fixed { .. } => LevelInfo { size: l.size, block: None, differencing: false },
+            Kind::Sparse { geom, differencing, .. } => {
+                LevelInfo { size: l.size, block: Some(*geom), differencing: *differencing }
+            }
+        })
+    }
+
+    /// Calls `f` for each allocated block of level `level` (a dynamic or differencing disk), in
+    /// increasing block order (see [`AllocatedBlock`]). Blocks that start at or past the level's current size
+    /// are skipped. Nothing is called for a fixed disk or a level that does not exist. Time and
+    /// reads are proportional to the allocated blocks (plus one pass over the BAT).
+    ///
+    /// # Errors
+    /// What `f` returns, or [`ReadError::Io`] when a bitmap cannot be read.
+    pub fn allocated_blocks(
+        &self,
+        level: usize,
+        f: &mut dyn FnMut(AllocatedBlock<'_>) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        let Some(Level { src, size, kind: Kind::Sparse { geom, bat, .. } }) = self.levels.get(level) else {
+            return Ok(());
+        };
+        let mut bits = Vec::new();
+        for (n, &entry) in bat.iter().enumerate() {
+            if entry == UNALLOCATED {
+                continue;
+            }
+            let block = n as u64;
+            if block.saturating_mul(geom.block_size) >= *size {
+                break;
+            }
+            let bitmap_at = u64::from(entry) * SECTOR_SIZE;
+            read_bitmap_into(&**src, geom, bitmap_at, &mut bits)?;
+            f(AllocatedBlock { block, bitmap_offset: bitmap_at, bitmap: &bits })?;
+        }
+        Ok(())
+    }
+
+    /// [`ChainReader::extents_before`] for the chain as level `level` and its ancestors read it
+    /// (see [`ChainReader::pieces`]); `extents_from(0, limit)` is `extents_before(limit)`.
+    pub fn extents_from(&self, level: usize, limit: u64) -> Vec<Extent> {
+        self.extents_of(self.levels.get(level..).unwrap_or_default(), limit)
+    }
+
     /// Allocated extents of the virtual disk, in increasing order, merged: the ranges where some
     /// image of the chain holds data that the read semantics can return (fixed disks: their data
     /// region; sparse disks: runs of set sector-bitmap bits in allocated blocks), clipped to the
@@ -458,10 +526,14 @@ impl ChainReader {
     /// blocks that start before `limit` are visited, so the work and the list are bounded by
     /// `limit` (at most one extent per two sectors below it) whatever the disk's size.
     pub fn extents_before(&self, limit: u64) -> Vec<Extent> {
+        self.extents_of(&self.levels, limit)
+    }
+
+    fn extents_of(&self, levels: &[Level], limit: u64) -> Vec<Extent> {
         let mut merged: Vec<Extent> = Vec::new();
         let mut bits = Vec::new();
         let mut clip = self.size.min(limit);
-        for level in &self.levels {
+        for level in levels {
             clip = clip.min(level.size);
             // One level's extents come out in increasing order (blocks in BAT order, runs in
             // bit order), so they are merged as they are pushed; levels are then merged in one
@@ -525,7 +597,7 @@ impl ChainReader {
         let mut hasher = Sha256::new();
         let mut meter = Meter::start(progress, self.size, PROGRESS_STEP);
         let mut buf = vec![0u8; self.chunk];
-        self.map_level(0, 0, self.size, &mut |len, piece| {
+        self.pieces(0, 0, self.size, &mut |len, piece| {
             match piece {
                 Piece::Zero => hash_zeros(&mut hasher, len),
                 Piece::File { level, offset } => {
@@ -591,7 +663,7 @@ impl ChainReader {
             f.set_len(0)?;
         }
         let mut pos = 0u64;
-        self.map_level(0, 0, self.size, &mut |len, piece| {
+        self.pieces(0, 0, self.size, &mut |len, piece| {
             match (piece, &mut out) {
                 (Piece::Zero, Out::Sparse(_)) => {}
                 (Piece::Zero, Out::Stream(w)) => write_zeros(*w, len)?,
@@ -647,9 +719,36 @@ enum Out<'a> {
     Stream(&'a mut dyn Write),
 }
 
-/// Where the bytes of a piece of the virtual disk come from (see [`ChainReader::map_level`]).
+/// Facts about one level of a chain (see [`ChainReader::level`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Piece {
+#[non_exhaustive]
+pub struct LevelInfo {
+    /// Current size of the image in bytes.
+    pub size: u64,
+    /// Block geometry of a dynamic or differencing disk; `None` for a fixed disk.
+    pub block: Option<BlockGeometry>,
+    /// Whether the image is a differencing disk.
+    pub differencing: bool,
+}
+
+/// One allocated block of a level, as [`ChainReader::allocated_blocks`] visits it.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct AllocatedBlock<'a> {
+    /// Block number (BAT index).
+    pub block: u64,
+    /// File byte offset of the block's sector bitmap (its BAT entry times 512); the data follow
+    /// the bitmap's whole sectors.
+    pub bitmap_offset: u64,
+    /// The bitmap bytes that carry bits for the block's sectors, as far as the file holds them
+    /// (missing bits read as clear).
+    pub bitmap: &'a [u8],
+}
+
+/// Where the bytes of a piece of the virtual disk come from (see [`ChainReader::pieces`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Piece {
     /// The bytes read as zero.
     Zero,
     /// The bytes are the file bytes of level `level` from byte `offset`.

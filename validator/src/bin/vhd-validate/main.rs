@@ -50,6 +50,7 @@ subcommands! {
     Explain => explain,
     Cat => cat,
     Digest => digest,
+    Analyze => analyze,
     Conform => conform,
     ConformWriter => conform_writer,
     Corpus => corpus,
