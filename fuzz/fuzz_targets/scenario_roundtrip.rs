@@ -5,6 +5,6 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: vhd_conformance_fuzz::seeds::init("scenario_roundtrip"), |data: &[u8]| {
     vhd_conformance_fuzz::scenario::scenario_roundtrip(data);
 });

@@ -4,6 +4,6 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: vhd_conformance_fuzz::seeds::init("validate_image"), |data: &[u8]| {
     vhd_validator::fuzzing::validate_image(data);
 });

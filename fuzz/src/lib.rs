@@ -7,4 +7,6 @@
 //! seeds.
 #![forbid(unsafe_code)]
 
+pub mod embedded;
 pub mod scenario;
+pub mod seeds;

@@ -4,24 +4,31 @@
 //! `vhd_conformance_fuzz::scenario::seed_inputs` (random valid and corrupt scenarios, and every
 //! scenario under `specs/`), and a few dozen more random valid and corrupt scenarios.
 //!
-//! `VHD_WRITE_FUZZ_SEEDS=1 cargo test --test replay seeds` also writes the seeds to
-//! `corpus/scenario_roundtrip/seed-*`.
+//! It also checks that the targets are self-contained: the embedded seed images are
+//! `corpus/seed/`, and every target has seeds.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use vhd_conformance_fuzz::scenario::{scenario_roundtrip, seed_inputs};
+use std::path::PathBuf;
+use vhd_conformance_fuzz::scenario::scenario_roundtrip;
+use vhd_conformance_fuzz::seeds::{mutation_corpus, seed_inputs, write_seeds, TARGETS};
+use vhd_validator::fuzzing::{self, within_budget, REPLAY_BUDGET};
 
 fn fuzz_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs the body on `data` for at most [`REPLAY_BUDGET`]: a slow input fails as a timeout.
 fn run_caught(data: &[u8]) -> Result<(), String> {
-    catch_unwind(AssertUnwindSafe(|| scenario_roundtrip(data))).map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "non-string panic".into())
+    let data = data.to_vec();
+    within_budget(REPLAY_BUDGET, move || {
+        catch_unwind(AssertUnwindSafe(|| scenario_roundtrip(&data))).map_err(|p| {
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "non-string panic".into())
+        })
     })
+    .unwrap_or_else(|| Err(format!("timeout: over the per-input time budget of {REPLAY_BUDGET:?}")))
 }
 
 #[test]
@@ -49,16 +56,8 @@ fn regressions() {
 
 #[test]
 fn seeds() {
-    let specs = fuzz_dir().join("../specs");
-    let seeds = seed_inputs(Path::new(&specs));
+    let seeds = seed_inputs("scenario_roundtrip");
     assert!(seeds.len() > 16, "too few seeds: {}", seeds.len());
-    if std::env::var("VHD_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1") {
-        let out = fuzz_dir().join("corpus/scenario_roundtrip");
-        std::fs::create_dir_all(&out).unwrap();
-        for (name, bytes) in &seeds {
-            std::fs::write(out.join(format!("seed-{name}")), bytes).unwrap();
-        }
-    }
     let failures: Vec<String> =
         seeds.iter().filter_map(|(name, bytes)| run_caught(bytes).err().map(|m| format!("{name}: {m}"))).collect();
     assert!(failures.is_empty(), "{} seed(s) failed:\n{}", failures.len(), failures.join("\n"));
@@ -82,4 +81,36 @@ fn random_scenarios() {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The images embedded in the fuzz binaries are exactly `corpus/seed/*.vhd`, and they load into
+/// the same chains as the files.
+#[test]
+fn embedded_seed_images_are_corpus_seed() {
+    let dir = fuzz_dir().join("../corpus/seed");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".vhd"))
+        .collect();
+    names.sort();
+    let embedded: Vec<&str> = vhd_conformance_fuzz::embedded::SEED_IMAGES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(embedded, names);
+    let from_files = fuzzing::mutation_corpus(&dir).unwrap();
+    let embedded = mutation_corpus();
+    assert_eq!(embedded.len(), from_files.len());
+    for (a, b) in embedded.iter().zip(&from_files) {
+        assert_eq!((&a.name, &a.levels), (&b.name, &b.levels));
+    }
+}
+
+/// Every target writes seeds (what `VHD_FUZZ_WRITE_SEEDS` makes a target binary do).
+#[test]
+fn every_target_writes_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in TARGETS {
+        let n = write_seeds(t, &dir.path().join(t)).unwrap();
+        assert!(n >= 4, "{t}: {n} seeds");
+    }
 }

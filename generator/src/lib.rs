@@ -10,6 +10,7 @@
 //!   [`foreign`]: cases whose images another implementation wrote.
 //! - [`recipes`]: one corruption per byte-triggerable rule; [`random`]: random scenarios.
 //! - [`schema`]: the JSON Schemas of the scenario and manifest formats.
+//! - [`shrink`]: a structure-aware shrinker of failing scenarios (fuzzing, exploration).
 #![forbid(unsafe_code)]
 
 pub mod archive;
@@ -25,6 +26,7 @@ pub mod random;
 pub mod recipes;
 pub mod scenario;
 pub mod schema;
+pub mod shrink;
 pub mod values;
 pub mod yaml;
 

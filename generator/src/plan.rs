@@ -17,7 +17,7 @@ use crate::scenario::{
 };
 use rand::seq::SliceRandom;
 use rand::Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write as _};
 use std::path::Path;
@@ -237,27 +237,63 @@ fn resolve_fill(p: &Pattern, seed: u64, level: usize, index: usize, disk: u64) -
 }
 
 /// Occupied byte ranges of a file being laid out, and first-fit placement.
+///
+/// Every explicit reservation ([`Space::reserve`]) is made before the first [`Space::place`];
+/// placement moves forward only (from `cursor`), so what was placed never lies after the cursor
+/// and only the reservations need checking. They are sorted and merged once, and each placement
+/// finds the next one by binary search: laying out `n` blocks costs O(n log r), not O(n²).
 struct Space {
-    taken: Vec<(u64, u64)>,
+    /// Explicit reservations as `[start, end)` byte ranges (sorted and merged by `place`).
+    reserved: Vec<(u64, u64)>,
+    merged: bool,
+    /// End of the last placed range (bytes).
+    placed_end: u64,
     cursor: u64,
 }
 
 impl Space {
+    fn new() -> Space {
+        Space { reserved: Vec::new(), merged: true, placed_end: 0, cursor: 0 }
+    }
+
     fn reserve(&mut self, start: u64, len: u64) {
-        self.taken.push((start, start.saturating_add(len)));
+        self.reserved.push((start, start.saturating_add(len)));
+        self.merged = false;
+    }
+
+    fn merge(&mut self) {
+        if self.merged {
+            return;
+        }
+        self.reserved.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.reserved.len());
+        for &(s, e) in &self.reserved {
+            match out.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        self.reserved = out;
+        self.merged = true;
     }
 
     /// The first position >= cursor where `[pos, pos + len)` is free and `(pos + skew) % align == 0`.
     fn place(&mut self, len: u64, align: u64, skew: u64) -> Option<u64> {
+        self.merge();
         let mut pos = self.cursor;
-        for _ in 0..100_000 {
+        // Each retry moves past one reservation, so there are at most as many as reservations.
+        for _ in 0..=self.reserved.len() {
             let aligned = round_up(pos.checked_add(skew)?, align)?.checked_sub(skew)?;
             let pos2 = if aligned < pos { aligned.checked_add(align)? } else { aligned };
             let end = pos2.checked_add(len)?;
-            match self.taken.iter().filter(|&&(s, e)| s < end && pos2 < e).map(|&(_, e)| e).max() {
-                Some(e) => pos = e,
+            // The reservations overlapping [pos2, end) are reserved[i..j] (merged ranges are
+            // disjoint, so their ends are sorted too); retry after the last of them.
+            let i = self.reserved.partition_point(|&(_, e)| e <= pos2);
+            let j = self.reserved.partition_point(|&(s, _)| s < end);
+            match self.reserved.get(j.wrapping_sub(1)).filter(|_| j > i) {
+                Some(&(_, e)) => pos = e,
                 None => {
-                    self.reserve(pos2, len);
+                    self.placed_end = self.placed_end.max(end);
                     self.cursor = end;
                     return Some(pos2);
                 }
@@ -267,7 +303,7 @@ impl Space {
     }
 
     fn end(&self) -> u64 {
-        self.taken.iter().map(|&(_, e)| e).max().unwrap_or(0)
+        self.reserved.iter().map(|&(_, e)| e).fold(self.placed_end, u64::max)
     }
 }
 
@@ -420,6 +456,87 @@ pub fn plan_chain(s: &Scenario, seed: u64) -> Result<Vec<ImagePlan>, GenError> {
     Ok(plans)
 }
 
+/// An upper bound of what laying out and writing a scenario costs, computed from the scenario
+/// alone in time linear in its writes, allocations and mutations (no planning, no allocation
+/// proportional to a disk size): a harness refuses a scenario whose cost passes its limits
+/// before [`plan_chain`] runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScenarioCost {
+    /// Images in the chain.
+    pub images: u64,
+    /// BAT entries of every sparse image (the planner holds one `u32` per entry).
+    pub bat_entries: u64,
+    /// Blocks the writes and allocations of every sparse image touch (counted per write, so a
+    /// block two writes touch counts twice).
+    pub blocks: u64,
+    /// Bytes of data and sector bitmaps the writer writes at most: the writes' lengths (clipped
+    /// to their disks), a bitmap per touched block, the BAT, and the bytes mutations fill or
+    /// append.
+    pub write_bytes: u64,
+    /// The largest current size in the chain, in bytes.
+    pub max_disk: u64,
+}
+
+impl ScenarioCost {
+    /// Every field zero (a start for limits built in a `const`).
+    pub const ZERO: ScenarioCost = ScenarioCost { images: 0, bat_entries: 0, blocks: 0, write_bytes: 0, max_disk: 0 };
+
+    /// Whether no field of `self` passes the same field of `limit`.
+    pub fn within(&self, limit: &ScenarioCost) -> bool {
+        self.images <= limit.images
+            && self.bat_entries <= limit.bat_entries
+            && self.blocks <= limit.blocks
+            && self.write_bytes <= limit.write_bytes
+            && self.max_disk <= limit.max_disk
+    }
+}
+
+/// The [`ScenarioCost`] of `s`. Invalid fields (a write past the disk, a bad block size) are
+/// counted as the planner would clip or default them; [`plan_chain`] still reports them.
+pub fn scenario_cost(s: &Scenario) -> ScenarioCost {
+    let mut c = ScenarioCost::default();
+    for img in chain_of(s) {
+        c.images += 1;
+        let size = img.size.0;
+        c.max_disk = c.max_disk.max(size);
+        let sectors = size.div_ceil(512);
+        let sparse = img.kind.is_sparse();
+        let block = img.block_size.map_or(DEFAULT_BLOCK_SIZE, |b| b.0).clamp(512, 1 << 31);
+        let spb = (block / 512).max(1);
+        let bitmap = round_up(spb.div_ceil(8), 512).unwrap_or(u64::MAX);
+        if sparse {
+            let entries = img.header.max_table_entries.map_or_else(|| size.div_ceil(block), u64::from);
+            c.bat_entries = c.bat_entries.saturating_add(entries);
+            c.write_bytes = c.write_bytes.saturating_add(entries.saturating_mul(4));
+        }
+        for w in &img.writes {
+            let start = w.sector.or(w.offset.map(|o| o.0 / 512)).unwrap_or(0).min(sectors);
+            let count = w.count.or(w.length.map(|l| l.0.div_ceil(512))).unwrap_or(sectors - start);
+            let end = start.saturating_add(count).min(sectors);
+            c.write_bytes = c.write_bytes.saturating_add((end - start).saturating_mul(512));
+            if sparse && end > start {
+                let n = (end - 1) / spb - start / spb + 1;
+                c.blocks = c.blocks.saturating_add(n);
+                c.write_bytes = c.write_bytes.saturating_add(n.saturating_mul(bitmap));
+            }
+        }
+        if sparse {
+            let n = img.allocate.len() as u64;
+            c.blocks = c.blocks.saturating_add(n);
+            c.write_bytes = c.write_bytes.saturating_add(n.saturating_mul(bitmap));
+        }
+    }
+    for m in &s.mutations {
+        let n = match &m.op {
+            crate::scenario::Op::FillBytes { length, .. } | crate::scenario::Op::Append { length, .. } => length.0,
+            _ => 0,
+        };
+        c.write_bytes = c.write_bytes.saturating_add(n);
+    }
+    c
+}
+
 /// `image`, `image.parent`, `image.parent.parent`, ...
 pub fn field_path(level: usize) -> String {
     let mut p = "image".to_string();
@@ -541,32 +658,31 @@ fn plan_image(
             format!("{entries} entries: the generator lays out at most {MAX_TABLE_ENTRIES} (larger values: the set-header-field mutation)"),
         ));
     }
-    let mut allocated: Vec<u64> = Vec::new();
-    let touched: Vec<(u64, u64)> = model
+    // The allocated blocks, each once: a set, so that a write over a million blocks costs a
+    // million insertions, not a million searches of a growing list.
+    let mut allocated_set: BTreeSet<u64> = BTreeSet::new();
+    let touched = model
         .stored
         .ranges()
         .iter()
         .map(|&(s, e, _)| (s, e))
-        .chain(model.bits.ranges().iter().map(|&(s, e, ())| (s, e)))
-        .collect();
+        .chain(model.bits.ranges().iter().map(|&(s, e, ())| (s, e)));
     for (s, e) in touched {
         let (first, last) = (s / g.sectors_per_block, (e - 1) / g.sectors_per_block);
-        for b in first..=last {
-            if !allocated.contains(&b) {
-                allocated.push(b);
-            }
+        if last >= u64::from(entries) {
+            return Err(invalid(
+                &format!("{path}.writes"),
+                format!("block {last} is past the BAT's {entries} entries"),
+            ));
         }
+        allocated_set.extend(first..=last);
     }
-    for a in &img.allocate {
-        if !allocated.contains(&a.block) {
-            allocated.push(a.block);
-        }
-    }
-    allocated.sort_unstable();
-    if let Some(&b) = allocated.iter().find(|&&b| b >= u64::from(entries)) {
+    allocated_set.extend(img.allocate.iter().map(|a| a.block));
+    if let Some(&b) = allocated_set.iter().next_back().filter(|&&b| b >= u64::from(entries)) {
         return Err(invalid(&format!("{path}.writes"), format!("block {b} is past the BAT's {entries} entries")));
     }
-    let mut space = Space { taken: Vec::new(), cursor: 0 };
+    let allocated: Vec<u64> = allocated_set.iter().copied().collect();
+    let mut space = Space::new();
     space.reserve(0, 512);
     space.reserve(header_offset, 1024);
     space.cursor = round_up(header_offset.saturating_add(1024), 512).unwrap_or(u64::MAX);
@@ -687,7 +803,7 @@ fn plan_image(
         locs.push((LocatorPlan { slot, entry, payload, span }, l.offset.is_none()));
     }
     for bo in &lay.block_offsets {
-        if !allocated.contains(&bo.block) {
+        if !allocated_set.contains(&bo.block) {
             return Err(invalid(
                 &format!("{path}.layout.block_offsets"),
                 format!("block {} is not allocated", bo.block),
@@ -742,8 +858,9 @@ fn plan_image(
         }
         BlockOrder::Explicit(list) => {
             let mut v = Vec::new();
+            let mut listed = BTreeSet::new();
             for b in list {
-                if !allocated.contains(b) || v.contains(b) {
+                if !allocated_set.contains(b) || !listed.insert(*b) {
                     return Err(invalid(
                         &format!("{path}.layout.block_order"),
                         format!("block {b} is not allocated or is listed twice"),
@@ -751,11 +868,12 @@ fn plan_image(
                 }
                 v.push(*b);
             }
-            v.extend(allocated.iter().filter(|b| !list.contains(b)));
+            v.extend(allocated.iter().filter(|b| !listed.contains(b)));
             v
         }
     };
-    order.retain(|b| !lay.block_offsets.iter().any(|bo| bo.block == *b));
+    let pinned: BTreeSet<u64> = lay.block_offsets.iter().map(|bo| bo.block).collect();
+    order.retain(|b| !pinned.contains(b));
     let mut blocks = BTreeMap::new();
     for bo in &lay.block_offsets {
         blocks.insert(bo.block, bo.offset.0);
@@ -950,4 +1068,67 @@ pub fn write_image(plan: &ImagePlan, path: &Path, force: bool) -> Result<(), Gen
     write_sparse(&mut f, plan.footer_offset, tail).map_err(io)?;
     f.sync_all().map_err(io)?;
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A scenario from YAML text (tests of this crate).
+    pub(crate) fn scenario(text: &str) -> Scenario {
+        crate::yaml::parse_scenario(text, "t.yaml").expect("scenario parses")
+    }
+
+    /// The fuzzer's slow input: a dynamic disk of about 1.4 TB with one write that has no count.
+    /// Its cost says so before planning, and planning it is linear in its blocks (it took over
+    /// 300 s when each block was de-duplicated against a list).
+    #[test]
+    fn a_write_to_the_end_of_a_huge_disk_costs_what_it_writes() {
+        let s = scenario(
+            "description: d\nimage:\n  type: dynamic\n  size: 1400000000000\n  writes:\n    - sector: 7\n      pattern: zero\n",
+        );
+        let c = scenario_cost(&s);
+        assert_eq!(c.images, 1);
+        assert_eq!(c.max_disk, 1_400_000_000_000);
+        let blocks = 1_400_000_000_000u64.div_ceil(2 << 20);
+        assert_eq!(c.bat_entries, blocks);
+        assert_eq!(c.blocks, blocks);
+        assert!(c.write_bytes > 1_399_000_000_000, "{c:?}");
+        let small = ScenarioCost {
+            images: 6,
+            bat_entries: 1 << 16,
+            blocks: 1 << 12,
+            write_bytes: 64 << 20,
+            max_disk: 64 << 20,
+        };
+        assert!(!c.within(&small));
+        let plans = plan_chain(&s, 1).expect("plans");
+        assert_eq!(plans[0].sparse.as_ref().map(|sp| sp.blocks.len() as u64), Some(blocks));
+    }
+
+    #[test]
+    fn cost_counts_every_level_and_mutation() {
+        let s = scenario(
+            "description: d\nimage:\n  type: differencing\n  size: 4 MiB\n  block_size: 512 KiB\n  writes:\n    - sector: 0\n      count: 2048\n      pattern: zero\n  parent:\n    type: fixed\n    size: 1 MiB\nmutations:\n  - op: {append: {length: 1000}}\n    expect: [FILE-TRAILING-DATA]\n",
+        );
+        let c = scenario_cost(&s);
+        assert_eq!((c.images, c.bat_entries, c.blocks, c.max_disk), (2, 8, 2, 4 << 20));
+        assert_eq!(c.write_bytes, 8 * 4 + (1 << 20) + 2 * 512 + 1000);
+        assert!(c.within(&c));
+    }
+
+    /// Placement skips every explicit reservation, overlapping or touching, with alignment.
+    #[test]
+    fn placement_skips_reservations() {
+        let mut sp = Space::new();
+        sp.reserve(0, 512);
+        sp.reserve(4096, 1024);
+        sp.reserve(4608, 4096);
+        sp.reserve(9000, 0); // an empty reservation still blocks a range across it
+        sp.cursor = 512;
+        assert_eq!(sp.place(3584, 512, 0), Some(512));
+        assert_eq!(sp.place(512, 512, 0), Some(9216));
+        assert_eq!(sp.place(100, 4096, 0), Some(12288));
+        assert_eq!(sp.end(), 12388);
+    }
 }

@@ -27,6 +27,19 @@
 //!    least one finding of error severity, unless the refusal is only that a differencing disk
 //!    was given without its parent.
 //!
+//! 6. **An independent model agrees**: when [`reference_disk`] (a deliberately simple,
+//!    sector-by-sector model of the read path that shares no code with the reader) gives the
+//!    chain a meaning and the reader accepts it, the model's bytes equal the reader's
+//!    `read_at` over the whole disk, [`ChainReader::digest`], and what
+//!    [`ChainReader::write_raw`] (the `cat` command) writes to a regular file and to a pipe;
+//!    for disks of at most the input's [`work_budget`] (and [`DIGEST_CAP`]).
+//! 7. **A patch that changes the meaning is detected** ([`mutate_corpus`] only): when the
+//!    original chain has no error finding and every patch stayed inside a trailing footer, a
+//!    footer copy of a sparse disk or a dynamic disk header, a patched chain whose meaning
+//!    (readable or not, size, depth, content) differs from the original's has a finding
+//!    (image, rule code, structure path) the original did not have. The exhaustive single-bit
+//!    sweep (`validator/tests/mutation_sweep.rs`) measures the same property.
+//!
 //! Work per input is bounded and grows with the input ([`work_budget`]): content passes read at
 //! most 4 virtual bytes per input byte, between [`MIN_BUDGET`] and [`READ_BUDGET`] (the reader
 //! can give a 64 KiB file a 2 TiB disk whose every block maps onto the same sectors),
@@ -34,6 +47,12 @@
 //!
 //! Check runs use the strict profile (and compat for the comparison) with "now" fixed at
 //! [`FUZZ_NOW_UNIX`], so a verdict never depends on the clock.
+
+mod chains;
+mod reference;
+
+pub use chains::{chain_files, check_chain};
+pub use reference::reference_disk;
 
 use crate::chain::reader::ReadError;
 use crate::chain::resolve::{candidates, locator_paths, walk_chain};
@@ -49,7 +68,28 @@ use crate::format::{
 use crate::io::{ChunkLimited, FileSource, ReadAt};
 use crate::rules::{Profile, Severity};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
+
+/// Wall-clock time one input may take when the stable replay tests run it (20 s in a debug
+/// build, 10 s optimised): an input over it fails its replay as a timeout, as it would fail a
+/// fuzzing run (`-timeout` in the targets' `.options`). A generous bound, not a benchmark.
+pub const REPLAY_BUDGET: std::time::Duration =
+    std::time::Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 10 });
+
+/// Runs `f` on a new thread and waits for it at most `budget`: `Some` of its result, `None`
+/// when it is still running then (the thread is left to finish on its own).
+pub fn within_budget<T: Send + 'static>(
+    budget: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(budget).ok()
+}
 
 /// "Now" of every check run by the bodies (2027-01-15T08:00:00Z, Unix seconds).
 pub const FUZZ_NOW_UNIX: i64 = 1_800_000_000;
@@ -403,21 +443,103 @@ pub fn mutate_corpus(corpus: &[CorpusChain], data: &[u8]) {
     let anchors: Vec<Anchors> = chain.levels.iter().map(|l| Anchors::of(l)).collect();
     let mut levels = chain.levels.clone();
     let mut patches = 0;
+    // Whether every patch so far stayed inside the metadata of oracle 7.
+    let mut in_metadata = true;
     while !input.is_empty() && patches < MAX_PATCHES && !levels.is_empty() {
         patches += 1;
         let op = input.u8() % 8;
         let level = usize::from(input.u8()) % levels.len();
         let (Some(img), Some(anchors)) = (levels.get_mut(level), anchors.get(level)) else { break };
         let offset = anchors.offset(&mut input, img.len(), op == 4);
-        apply_patch(img, op, offset, &mut input);
+        let touched = apply_patch(img, op, offset, &mut input);
+        in_metadata &= touched.is_some_and(|t| t.iter().all(|&(at, n)| anchors.in_metadata(at, n)));
     }
     let views: Vec<&[u8]> = levels.iter().map(Vec::as_slice).collect();
-    exercise(&views, chunk, read_size);
+    let reports = exercise(&views, chunk, read_size);
+    if in_metadata && patches > 0 {
+        detected(chain, &views, &reports);
+    }
+}
+
+/// What oracle 7 compares: the findings (image, rule code, structure path) of a chain and its
+/// meaning (see [`meaning`]), computed with fixed budgets.
+struct Verdict {
+    findings: BTreeSet<(usize, String, String)>,
+    meaning: Option<(u64, usize, ContentHash)>,
+    errors: bool,
+}
+
+impl Verdict {
+    fn of(levels: &[&[u8]], reports: &[ImageReport]) -> Verdict {
+        let findings = reports
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r.findings.iter().map(move |f| (i, f.code.as_str().to_string(), f.path.clone())))
+            .collect();
+        let errors = reports.iter().any(|r| r.findings.iter().any(|f| f.severity == Severity::Error));
+        Verdict { findings, meaning: meaning(levels, 4096, READ_BUDGET, 1 << 20), errors }
+    }
+}
+
+/// Oracle 7 (see the module documentation) for `levels`, patched from `chain` with `reports`.
+fn detected(chain: &CorpusChain, levels: &[&[u8]], reports: &[ImageReport]) {
+    thread_local! {
+        /// The originals' verdicts, by chain name and total length.
+        static ORIGINALS: std::cell::RefCell<HashMap<(String, usize), std::rc::Rc<Verdict>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    let key = (chain.name.clone(), chain.levels.iter().map(Vec::len).sum::<usize>());
+    let original = ORIGINALS.with(|m| {
+        m.borrow_mut()
+            .entry(key)
+            .or_insert_with(|| {
+                let views: Vec<&[u8]> = chain.levels.iter().map(Vec::as_slice).collect();
+                let reports: Vec<ImageReport> = views
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        check_image(&SliceSource(l), &format!("level{i}.vhd"), &fuzz_options(Profile::Strict))
+                    })
+                    .collect();
+                std::rc::Rc::new(Verdict::of(&views, &reports))
+            })
+            .clone()
+    });
+    if original.errors {
+        return;
+    }
+    let patched = Verdict::of(levels, reports);
+    if patched.meaning != original.meaning && patched.findings.is_subset(&original.findings) {
+        panic!(
+            "patches changed what {} means ({} -> {}) but added no finding:\n{}",
+            chain.name,
+            describe_meaning(&original.meaning),
+            describe_meaning(&patched.meaning),
+            reports
+                .iter()
+                .flat_map(|r| r.findings.iter().map(|f| format!("  {}: {f}", r.file)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+fn describe_meaning(m: &Option<(u64, usize, ContentHash)>) -> String {
+    match m {
+        None => "unreadable".into(),
+        Some((size, depth, h)) => format!(
+            "{size} bytes, {depth} level(s), content {}",
+            h.sha256.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+    }
 }
 
 /// File offsets of the structures of an unpatched image that patches are placed relative to.
 struct Anchors {
     points: [u64; 7],
+    /// Byte ranges `[start, end)` of the trailing footer, the footer copy (sparse disks) and the
+    /// dynamic disk header: the metadata of oracle 7.
+    metadata: Vec<(u64, u64)>,
 }
 
 impl Anchors {
@@ -436,7 +558,13 @@ impl Anchors {
             .iter()
             .find(|&&e| e != UNALLOCATED)
             .map_or(0, |&e| u64::from(e).saturating_mul(SECTOR_SIZE));
+        let mut metadata = vec![(layout.footer_start(), len)];
+        if let Some(o) = header {
+            metadata.push((0, FOOTER_SIZE as u64));
+            metadata.push((o, o.saturating_add(HEADER_SIZE as u64)));
+        }
         Anchors {
+            metadata,
             points: [
                 0,
                 layout.footer_start(),
@@ -447,6 +575,12 @@ impl Anchors {
                 inside(block),
             ],
         }
+    }
+
+    /// Whether `[at, at + n)` lies inside one of the metadata ranges.
+    fn in_metadata(&self, at: usize, n: usize) -> bool {
+        let (at, n) = (at as u64, n as u64);
+        self.metadata.iter().any(|&(s, e)| s <= at && at.saturating_add(n) <= e)
     }
 
     /// Reads an anchor and a displacement from `input`: the patch offset, wrapped into
@@ -506,8 +640,9 @@ const U64_VALUES: [u64; 12] = [
 ];
 
 /// Applies patch `op` at `offset` of `img` (see [`mutate_corpus`]); out-of-range bytes are
-/// dropped.
-fn apply_patch(img: &mut Vec<u8>, op: u8, offset: u64, input: &mut Input) {
+/// dropped. Returns the byte ranges `(start, length)` it may have changed, or `None` when it
+/// resized the file or filled a run (oracle 7 then does not apply).
+fn apply_patch(img: &mut Vec<u8>, op: u8, offset: u64, input: &mut Input) -> Option<Vec<(usize, usize)>> {
     let at = usize::try_from(offset).unwrap_or(usize::MAX);
     let write = |img: &mut Vec<u8>, bytes: &[u8]| {
         for (i, &b) in bytes.iter().enumerate() {
@@ -516,63 +651,75 @@ fn apply_patch(img: &mut Vec<u8>, op: u8, offset: u64, input: &mut Input) {
             }
         }
     };
+    let tail = img.len().saturating_sub(FOOTER_SIZE);
     match op {
         0 => {
             let bit = input.u8() % 8;
             if let Some(b) = img.get_mut(at) {
                 *b ^= 0x80 >> bit;
             }
+            Some(vec![(at, 1)])
         }
         1 => {
             let n = usize::from(input.u8() % 16) + 1;
             let bytes = input.take(n).to_vec();
             write(img, &bytes);
+            Some(vec![(at, bytes.len())])
         }
         2 => {
             let v = pick(&U32_VALUES, input.u8());
             write(img, &v.to_be_bytes());
+            Some(vec![(at, 4)])
         }
         3 => {
             let v = pick(&U64_VALUES, input.u8());
             write(img, &v.to_be_bytes());
+            Some(vec![(at, 8)])
         }
-        4 => img.resize(at, 0),
-        5 => reseal(img),
+        4 => {
+            img.resize(at, 0);
+            None
+        }
+        5 => {
+            let header = reseal(img);
+            Some([(tail, FOOTER_SIZE), (0, FOOTER_SIZE)].into_iter().chain(header.map(|h| (h, HEADER_SIZE))).collect())
+        }
         6 => {
             let copy_to_tail = input.u8() % 2 == 1;
             if img.len() >= 2 * FOOTER_SIZE {
-                let tail = img.len() - FOOTER_SIZE;
                 if copy_to_tail {
                     img.copy_within(..FOOTER_SIZE, tail);
                 } else {
                     img.copy_within(tail.., 0);
                 }
             }
+            Some(vec![if copy_to_tail { (tail, FOOTER_SIZE) } else { (0, FOOTER_SIZE) }])
         }
         _ => {
             let n = usize::from(input.u16() % 4096);
             let byte = input.u8();
             write(img, &vec![byte; n]);
+            None
         }
     }
 }
 
 /// Recomputes the checksums of the trailing footer, of the copy at offset 0 and of the dynamic
 /// disk header the trailing footer points at (each where it lies wholly in `img`).
-fn reseal(img: &mut [u8]) {
-    let Some(tail) = img.len().checked_sub(FOOTER_SIZE) else { return };
+/// Returns the header's offset when it resealed one.
+fn reseal(img: &mut [u8]) -> Option<usize> {
+    let tail = img.len().checked_sub(FOOTER_SIZE)?;
     let header_at = seal_footer(img, tail);
     if tail >= FOOTER_SIZE {
         seal_footer(img, 0);
     }
-    let Some(h) = header_at.and_then(|o| usize::try_from(o).ok()) else { return };
-    let Some(raw) = img.get(h..h.saturating_add(HEADER_SIZE)) else { return };
-    let Ok(raw) = <[u8; HEADER_SIZE]>::try_from(raw) else { return };
+    let h = header_at.and_then(|o| usize::try_from(o).ok())?;
+    let raw = img.get(h..h.saturating_add(HEADER_SIZE))?;
+    let raw = <[u8; HEADER_SIZE]>::try_from(raw).ok()?;
     let mut header = DynamicDiskHeader::decode(&raw);
     header.seal();
-    if let Some(dst) = img.get_mut(h..h + HEADER_SIZE) {
-        dst.copy_from_slice(&header.encode());
-    }
+    img.get_mut(h..h + HEADER_SIZE)?.copy_from_slice(&header.encode());
+    Some(h)
 }
 
 /// Recomputes the checksum of the footer at byte `at` of `img`; returns its data offset.
@@ -587,7 +734,7 @@ fn seal_footer(img: &mut [u8], at: usize) -> Option<u64> {
 
 /// Runs oracles 1–5 on the chain `levels` (child first), with source reads of at most `chunk`
 /// bytes for the comparison runs and content reads of `read_size` bytes.
-fn exercise(levels: &[&[u8]], chunk: usize, read_size: usize) {
+fn exercise(levels: &[&[u8]], chunk: usize, read_size: usize) -> Vec<ImageReport> {
     let total: usize = levels.iter().map(|l| l.len()).fold(0, usize::saturating_add);
     let chunk = if total > BIG_INPUT { chunk.max(BIG_INPUT_CHUNK) } else { chunk };
     let budget = work_budget(total);
@@ -597,7 +744,10 @@ fn exercise(levels: &[&[u8]], chunk: usize, read_size: usize) {
     let plain = reader(levels, None);
     let limited = reader(levels, Some(chunk));
     match (&plain, &limited) {
-        (Ok(a), Ok(b)) => same_meaning(a, b, read_size, budget, window),
+        (Ok(a), Ok(b)) => {
+            same_meaning(a, b, read_size, budget, window);
+            agrees_with_reference(a, levels, budget.min(DIGEST_CAP));
+        }
         (Err(a), Err(b)) => assert_eq!(
             a.to_string(),
             b.to_string(),
@@ -613,6 +763,52 @@ fn exercise(levels: &[&[u8]], chunk: usize, read_size: usize) {
     if let Err(e) = &plain {
         verdict_agrees(levels, &reports, e);
     }
+    reports
+}
+
+/// Oracle 6: the reference model's bytes equal the reader's `read_at`, `digest` and
+/// `write_raw` output (to a regular file and to a pipe), for disks of at most `cap` bytes that
+/// the model gives a meaning.
+fn agrees_with_reference(r: &ChainReader, levels: &[&[u8]], cap: u64) {
+    let Some(model) = reference_disk(levels, cap) else { return };
+    assert_eq!(model.len() as u64, r.size(), "the reference model and the reader disagree on the virtual size");
+    let mut read = vec![0u8; model.len()];
+    r.read_at(0, &mut read).unwrap_or_else(|e| panic!("read_at of an accepted chain failed: {e}"));
+    assert_same_bytes("read_at", &read, &model);
+    let digest = r.digest().unwrap_or_else(|e| panic!("digest of an accepted chain failed: {e}"));
+    assert!(digest == <[u8; 32]>::from(Sha256::digest(&model)), "digest differs from the reference model's bytes");
+    // `cat` to a regular file: sparse writes, holes, then the length set at the end.
+    let mut file = tempfile::tempfile().expect("temporary file");
+    r.write_raw(&mut file).unwrap_or_else(|e| panic!("write_raw to a file failed: {e}"));
+    let mut written = Vec::with_capacity(model.len());
+    file.rewind().and_then(|()| file.read_to_end(&mut written)).expect("read back the temporary file");
+    assert_same_bytes("write_raw to a file", &written, &model);
+    // `cat` to a pipe: every byte in order, zeros written out. A thread drains the pipe.
+    let (mut rx, tx) = std::io::pipe().expect("pipe");
+    let drain = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        rx.read_to_end(&mut v).map(|_| v)
+    });
+    let mut tx = std::fs::File::from(std::os::fd::OwnedFd::from(tx));
+    let result = r.write_raw(&mut tx);
+    drop(tx);
+    let piped = drain.join().expect("pipe reader").expect("read the pipe");
+    result.unwrap_or_else(|e| panic!("write_raw to a pipe failed: {e}"));
+    assert_same_bytes("write_raw to a pipe", &piped, &model);
+}
+
+/// Panics naming the first differing virtual sector when `got` is not `model`.
+fn assert_same_bytes(what: &str, got: &[u8], model: &[u8]) {
+    if got == model {
+        return;
+    }
+    let at = got.iter().zip(model).position(|(a, b)| a != b).unwrap_or(got.len().min(model.len()));
+    panic!(
+        "{what} differs from the reference model: {} vs {} bytes, first difference at virtual byte {at} (sector {})",
+        got.len(),
+        model.len(),
+        at / 512
+    );
 }
 
 fn describe(r: &Result<ChainReader, ReadError>) -> String {
@@ -872,6 +1068,26 @@ fn tiny_sparse(t: &TinySparse) -> Vec<u8> {
     img
 }
 
+/// A small fixed disk of `size` bytes (a multiple of 512): every sector but each third one holds
+/// a pattern of image tag `unique_id[0]`, then the footer (creator `win `).
+fn tiny_fixed(size: u64, unique_id: [u8; 16]) -> Vec<u8> {
+    let mut fixed = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + FOOTER_SIZE);
+    for s in 0..size / SECTOR_SIZE {
+        if s % 3 != 1 {
+            fixed.extend_from_slice(&tiny_sector(unique_id[0], s));
+        } else {
+            fixed.extend_from_slice(&[0u8; 512]);
+        }
+    }
+    let mut ff = HardDiskFooter::new(DiskType::Fixed, size, u64::MAX);
+    ff.unique_id = unique_id;
+    ff.timestamp = 0x2D00_0000;
+    ff.creator_application = *b"win ";
+    ff.seal();
+    fixed.extend_from_slice(&ff.encode());
+    fixed
+}
+
 /// Small chains built in memory (each file at most 20 KiB, so a fuzzer mutates them quickly):
 /// `builtin-fixed` (8 KiB fixed disk), `builtin-dynamic` (64 KiB, 4 KiB blocks, three blocks
 /// allocated, one partly), `builtin-diff` (a differencing child of `builtin-dynamic` with W2ku,
@@ -885,20 +1101,7 @@ pub fn builtin_chains() -> Vec<CorpusChain> {
         u[8] = 0x80 | (tag & 0x3F);
         u
     };
-    let mut fixed = Vec::with_capacity(8704);
-    for s in 0..16u64 {
-        if s % 3 != 1 {
-            fixed.extend_from_slice(&tiny_sector(0x11, s));
-        } else {
-            fixed.extend_from_slice(&[0u8; 512]);
-        }
-    }
-    let mut ff = HardDiskFooter::new(DiskType::Fixed, 8192, u64::MAX);
-    ff.unique_id = id(0x11);
-    ff.timestamp = 0x2D00_0000;
-    ff.creator_application = *b"win ";
-    ff.seal();
-    fixed.extend_from_slice(&ff.encode());
+    let fixed = tiny_fixed(8192, id(0x11));
     let dynamic = tiny_sparse(&TinySparse {
         kind: DiskType::Dynamic,
         size: 64 << 10,
@@ -993,6 +1196,7 @@ pub fn seed_inputs(target: &str, seed_dir: &Path) -> std::io::Result<Vec<(String
                     out.push((format!("{}.with-parent", c.name), chain_input(first, parent)));
                 }
             }
+            "check_chain" if i == 0 => out.extend(chains::seed_inputs()),
             "mutate_corpus" => {
                 let index = u16::try_from(i).unwrap_or(u16::MAX);
                 let mut v = index.to_be_bytes().to_vec();

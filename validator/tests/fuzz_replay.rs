@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use vhd_validator::fuzzing::{self, CorpusChain};
 
 /// Targets that [`replay`] knows.
-const REPLAYED: &[&str] = &["validate_image", "validate_chain", "mutate_corpus"];
+const REPLAYED: &[&str] = &["validate_image", "validate_chain", "mutate_corpus", "check_chain"];
 
 /// Targets whose bodies cannot live in this crate, with the test file (relative to the
 /// workspace) that replays them: `scenario_roundtrip` needs the generator, which depends on the
@@ -52,6 +52,7 @@ fn replay(target: &str, data: &[u8]) {
         "validate_image" => fuzzing::validate_image(data),
         "validate_chain" => fuzzing::validate_chain(data),
         "mutate_corpus" => fuzzing::mutate_corpus(corpus(), data),
+        "check_chain" => fuzzing::check_chain(data),
         other => panic!("no replay for fuzz target {other}"),
     }
 }
@@ -98,18 +99,25 @@ fn record_sites() {
     });
 }
 
-/// Runs `target` on `data`; `Err((message, file:line))` when it panicked.
+/// Runs `target` on `data` on its own thread, for at most [`fuzzing::REPLAY_BUDGET`];
+/// `Err((message, file:line))` when it panicked, `Err((message, "timeout"))` when it ran over.
 fn run_sited(target: &str, data: &[u8]) -> Result<(), (String, String)> {
     record_sites();
-    PANIC_SITE.with(|s| *s.borrow_mut() = None);
-    catch_unwind(AssertUnwindSafe(|| replay(target, data))).map_err(|p| {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "non-string panic".into());
-        let site = PANIC_SITE.with(|s| s.borrow_mut().take()).unwrap_or_else(|| "unknown".into());
-        (msg, site)
+    let (target, data) = (target.to_string(), data.to_vec());
+    fuzzing::within_budget(fuzzing::REPLAY_BUDGET, move || {
+        PANIC_SITE.with(|s| *s.borrow_mut() = None);
+        catch_unwind(AssertUnwindSafe(|| replay(&target, &data))).map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "non-string panic".into());
+            let site = PANIC_SITE.with(|s| s.borrow_mut().take()).unwrap_or_else(|| "unknown".into());
+            (msg, site)
+        })
+    })
+    .unwrap_or_else(|| {
+        Err((format!("over the per-input time budget of {:?}", fuzzing::REPLAY_BUDGET), "timeout".into()))
     })
 }
 
@@ -364,4 +372,83 @@ fn validate_random_bytes() {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The reference model of the read path gives every built-in chain a meaning (so oracle 6 is
+/// not vacuous) equal to the reader's bytes, and stays out of what it does not model.
+#[test]
+fn reference_model_reads_the_builtin_chains() {
+    for c in fuzzing::builtin_chains() {
+        let views: Vec<&[u8]> = c.levels.iter().map(Vec::as_slice).collect();
+        let model = fuzzing::reference_disk(&views, 1 << 20).unwrap_or_else(|| panic!("{}: no meaning", c.name));
+        let sources: Vec<Box<dyn vhd_validator::io::ReadAt>> =
+            c.levels.iter().map(|l| Box::new(l.clone()) as Box<dyn vhd_validator::io::ReadAt>).collect();
+        let reader = vhd_validator::chain::ChainReader::from_sources(sources).expect("reader opens the chain");
+        let mut bytes = vec![0u8; model.len()];
+        reader.read_at(0, &mut bytes).unwrap();
+        assert!(bytes == model, "{}: the reader and the reference model differ", c.name);
+        assert!(model.iter().any(|&b| b != 0), "{}: all zero", c.name);
+        // A differencing child without its parent, a broken footer checksum, a disk over the
+        // cap: no opinion.
+        if c.levels.len() > 1 {
+            assert!(fuzzing::reference_disk(&views[..1], 1 << 20).is_none(), "{}", c.name);
+        }
+        let mut broken = c.levels[0].clone();
+        let n = broken.len();
+        broken[n - 512 + 64] ^= 1;
+        assert!(fuzzing::reference_disk(&[&broken], 1 << 20).is_none(), "{}", c.name);
+        assert!(fuzzing::reference_disk(&views, 4096).is_none(), "{}", c.name);
+    }
+}
+
+/// The seeds of `check_chain` run clean and, between them, reach the chain rules: every broken
+/// link the input format offers is reported.
+#[test]
+fn seeds_of_check_chain_reach_the_chain_rules() {
+    use vhd_validator::check::{check_path, CheckOptions};
+    let mut codes = std::collections::BTreeSet::new();
+    let seeds = fuzzing::seed_inputs("check_chain", &seed_dir()).unwrap();
+    assert!(seeds.len() >= 16, "{} seeds", seeds.len());
+    for (name, bytes) in &seeds {
+        if let Err(m) = run_caught("check_chain", bytes) {
+            panic!("{name}: {m}");
+        }
+        let (dir, _) = fuzzing::chain_files(bytes);
+        let report = check_path(&dir.path().join("level0.vhd"), &CheckOptions::default()).unwrap();
+        codes.extend(report.findings().map(|f| f.code.as_str().to_string()).filter(|c| c.starts_with("CHAIN-")));
+    }
+    for code in [
+        "CHAIN-PARENT-UUID",
+        "CHAIN-PARENT-UUID-NULL",
+        "CHAIN-PARENT-TIMESTAMP",
+        "CHAIN-PARENT-MISSING",
+        "CHAIN-CYCLE",
+        "CHAIN-SIZE-CHILD-LARGER",
+        "CHAIN-LOCATOR-UNRESOLVED",
+    ] {
+        assert!(codes.contains(code), "no seed reaches {code}; reached {codes:?}");
+    }
+}
+
+/// Inputs that engage `mutate_corpus`'s mutation-detection oracle: patches inside the footer
+/// and header of a valid built-in image that change what it means (current size, block size,
+/// disk type), resealed so that no checksum rule is what catches them. Each must be detected
+/// (the body panics otherwise).
+#[test]
+fn mutation_detection_oracle_on_metadata_patches() {
+    // chain 1 = builtin-dynamic, chain 2 = builtin-diff; selectors; then patches:
+    // op, level, anchor (1 footer, 2 header), u16 offset, operand; op 5 reseals (anchor, offset
+    // read and ignored).
+    let reseal = [5u8, 0, 0, 0, 0];
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("current size 512", [&[0u8, 1, 6, 1, 3, 0, 1, 0, 48, 2][..], &reseal].concat()),
+        ("current size 2^32", [&[0u8, 1, 6, 1, 3, 0, 1, 0, 48, 8][..], &reseal].concat()),
+        ("disk type 2", [&[0u8, 1, 6, 1, 2, 0, 1, 0, 60, 2][..], &reseal].concat()),
+        ("block size 512", [&[0u8, 2, 6, 1, 2, 0, 2, 0, 32, 5][..], &reseal].concat()),
+    ];
+    for (what, input) in cases {
+        if let Err(m) = run_caught("mutate_corpus", &input) {
+            panic!("{what}: {m}");
+        }
+    }
 }
