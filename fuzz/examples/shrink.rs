@@ -24,12 +24,12 @@ fn main() {
         std::process::exit(2);
     };
     std::panic::set_hook(Box::new(|_| {}));
-    let fails = |s: &vhd_generator::Scenario| catch_unwind(AssertUnwindSafe(|| roundtrip_as(mode, s))).is_err();
+    let mut fails = |s: &vhd_generator::Scenario| catch_unwind(AssertUnwindSafe(|| roundtrip_as(mode, s))).is_err();
     if !fails(&scenario) {
         eprintln!("{input} does not fail: nothing to shrink");
         std::process::exit(1);
     }
-    let r = shrink(&scenario, fails, DEFAULT_MAX_STEPS);
+    let r = shrink(&scenario, DEFAULT_MAX_STEPS, &mut fails);
     let bytes = yaml_input(&r.scenario).unwrap_or_else(|e| {
         eprintln!("the shrunk scenario cannot be written as YAML: {e}\n{:#?}", r.scenario);
         std::process::exit(1);
@@ -38,6 +38,6 @@ fn main() {
         eprintln!("{output}: {e}");
         std::process::exit(2);
     });
-    eprintln!("{} candidates tried, {} kept; wrote {output}", r.tried, r.kept);
+    eprintln!("{} candidates tried, {} kept; wrote {output}", r.tries, r.steps.len());
     println!("{}", String::from_utf8_lossy(&bytes[1..]));
 }

@@ -9,6 +9,8 @@
 //! - [`case`]: one scenario to one manifest case; [`corpus`]: directories, the golden corpus;
 //!   [`foreign`]: cases whose images another implementation wrote.
 //! - [`recipes`]: one corruption per byte-triggerable rule; [`random`]: random scenarios.
+//! - [`shrink`]: the structure-aware scenario reducer; [`explore`]: differential exploration
+//!   of other implementations (random scenarios, conform's judging, shrinking, dedup).
 //! - [`schema`]: the JSON Schemas of the scenario and manifest formats.
 //! - [`shrink`]: a structure-aware shrinker of failing scenarios (fuzzing, exploration).
 #![forbid(unsafe_code)]
@@ -17,6 +19,7 @@ pub mod archive;
 pub mod case;
 pub mod corpus;
 pub mod error;
+pub mod explore;
 pub mod foreign;
 pub mod model;
 pub mod mutate;

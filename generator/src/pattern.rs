@@ -21,6 +21,8 @@ pub enum Purpose {
     Shuffle = 4,
     /// The `random` subcommand (index = case number).
     RandomCase = 5,
+    /// The `explore` subcommand (index = draw number).
+    Explore = 6,
 }
 
 /// A ChaCha8 generator for `purpose` and `index` under `seed`.

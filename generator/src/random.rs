@@ -15,7 +15,9 @@ use crate::error::GenError;
 use crate::pattern::{self, Purpose};
 use crate::plan::{self, ImagePlan};
 use crate::recipes;
-use crate::scenario::{BitmapMode, BlockOrder, Image, Kind, LayoutSpec, Pattern, Scenario, Write};
+use crate::scenario::{
+    BitmapMode, BlockOrder, Image, Kind, LayoutSpec, LocatorCode, LocatorSpec, Pattern, Scenario, Write,
+};
 use crate::values::Size;
 use crate::yaml;
 use rand::{Rng, RngExt};
@@ -178,6 +180,11 @@ pub fn implied_findings(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
 /// A random valid scenario (chains up to depth 4) with its implied findings declared.
 pub fn random_valid(r: &mut ChaCha8Rng, seed: u64) -> Scenario {
     let kind = pick(r, &[Kind::Fixed, Kind::Dynamic, Kind::Differencing]).unwrap_or(Kind::Dynamic);
+    random_valid_of(r, seed, kind)
+}
+
+/// [`random_valid`] with the main image's disk type given.
+pub fn random_valid_of(r: &mut ChaCha8Rng, seed: u64, kind: Kind) -> Scenario {
     let size = random_size(r);
     let mut image = random_image(r, kind, size);
     if kind == Kind::Differencing {
@@ -222,6 +229,57 @@ pub fn random_corrupt(r: &mut ChaCha8Rng, seed: u64) -> Option<Scenario> {
     s.tags.push("random".to_string());
     s.description = format!("{} (recipe {}, random seed)", s.description.trim(), recipe.code);
     Some(s)
+}
+
+/// The parent locator sets a random differencing disk may carry (`None`: the default `W2ku`
+/// and `W2ru` pair).
+fn random_locators(r: &mut ChaCha8Rng) -> Option<Vec<LocatorSpec>> {
+    use LocatorCode::{MacX, W2ku, W2ru, Wi2k, Wi2r};
+    let sets: [&[LocatorCode]; 7] = [&[W2ku], &[W2ru], &[MacX], &[W2ku, W2ru, MacX], &[W2ru, W2ku], &[Wi2k], &[Wi2r]];
+    let set = sets.get(r.random_range(0..sets.len()))?;
+    Some(set.iter().map(|&c| crate::shrink::plain_locator(c)).collect())
+}
+
+/// A scenario for differential exploration (`vhd-generate explore`): a random valid scenario
+/// (half the time with varied parent locators on its differencing disks), or one with a
+/// single mutation taken from a recipe whose main image has the same disk type, or a recipe
+/// with a fresh seed (`valid_only`: neither of the last two). Whether the result can be laid out is the caller's to check (a grafted
+/// mutation may not fit the image); the declared codes are not meant to be exact, the explorer
+/// asks the validator.
+pub fn random_explore(r: &mut ChaCha8Rng, seed: u64, valid_only: bool) -> Scenario {
+    let roll = if valid_only { 50 } else { r.random_range(0..100u32) };
+    if roll < 20 {
+        if let Some(s) = random_corrupt(r, seed) {
+            return s;
+        }
+    }
+    let mut s = random_valid(r, seed);
+    let mut lvl = Some(&mut s.image);
+    let mut level = 0usize;
+    while let Some(img) = lvl {
+        if img.kind == Kind::Differencing && chance(r, 40) {
+            img.locators = random_locators(r);
+            if chance(r, 30) {
+                // Hyper-V style: the parent unicode name holds the parent's full Windows path.
+                img.header.parent_name = Some(format!("C:\\vms\\parent{}.vhd", level + 1));
+            }
+        }
+        level += 1;
+        lvl = img.parent.as_deref_mut();
+    }
+    if roll >= 60 {
+        let kind = s.image.kind;
+        let all: Vec<Scenario> = recipes::all()
+            .iter()
+            .filter_map(|x| x.scenario().ok())
+            .filter(|x| x.image.kind == kind && x.mutations.len() == 1 && x.mutations.iter().all(|m| m.image.is_none()))
+            .collect();
+        if let Some(donor) = all.get(r.random_range(0..all.len().max(1))) {
+            s.mutations = donor.mutations.clone();
+            s.description = format!("{} With the mutation of {}.", s.description, donor.id.clone().unwrap_or_default());
+        }
+    }
+    s
 }
 
 /// Generates `count` random cases under `seed` into `out` (`out/random/NNNN/` each with its

@@ -265,6 +265,8 @@ const KNOWN: &[(&str, Reader, Known)] = &[
     // 7-Zip reads a fixed disk's data as the current size bytes just before the footer, so
     // slack between the data and the footer shifts the whole disk.
     ("fixed/file/fixed-size-long", SevenZip, Differs),
+    // 7-Zip finds a parent by the parent unicode name or a W2ru locator, never by W2ku alone.
+    ("explored/7zip-w2ku-only", SevenZip, Refuses),
     // libvhdi's bitmap bug (see LibvhdiBitmapBug).
     ("differencing/bitmap/partial-bytes", Libvhdi, LibvhdiBitmapBug),
     ("differencing/chain/depth-1-fixed", Libvhdi, LibvhdiBitmapBug),
@@ -279,6 +281,7 @@ const KNOWN: &[(&str, Reader, Known)] = &[
     ("differencing/layout/hyper-v-style", Libvhdi, LibvhdiBitmapBug),
     ("differencing/layout/padding-before-footer", Libvhdi, LibvhdiBitmapBug),
     ("examples/differencing-depth2", Libvhdi, LibvhdiBitmapBug),
+    ("explored/libvhdi-bitmap-mid-byte", Libvhdi, LibvhdiBitmapBug),
 ];
 
 /// Whether an oracle is missing; fails instead when `VHD_REQUIRE_ORACLES=1`.

@@ -6,13 +6,17 @@
 //! vhd-generate corpus [--check] [--specs specs] [--out corpus/generated]
 //! vhd-generate recipes -o DIR [--force]
 //! vhd-generate schemas -o docs [--check]
+//! vhd-generate explore [--impl NAME]... [--cmd TEMPLATE --name NAME] [--seed S] [--budget N|Ns|Nm]
+//!                      [--out DIR] [--timeout SECS] [--max-shrink N] [--valid-only] [--force]
+//! vhd-generate promote FAULT_DIR|SCENARIO.yaml --id ID [--specs specs] [--tag T]... [--force]
 //! ```
+//! `explore` exits 0 when no fault was found, 1 when one was, 2 on an error.
 //! Exit status: 0 success, 1 a difference (`--check`), 2 an error.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vhd_generator::{corpus, random, schema, GenError, GenOptions};
+use vhd_generator::{corpus, explore, random, schema, GenError, GenOptions};
 use vhd_validator::progress::bar::{hook, Bar};
 use vhd_validator::progress::Progress;
 
@@ -89,6 +93,28 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Differential exploration: random scenarios run through conform's adapters; each
+    /// disagreement with the validator and the reference chain reader is shrunk and reported
+    /// once per signature (see docs/EXPLORE.md).
+    Explore(ExploreArgs),
+    /// Turn an exploration reproducer (a fault folder or its scenario.yaml) into a scenario
+    /// under specs/ with its codes declared as the validator reports them.
+    Promote {
+        /// A fault folder of `explore --out` or a scenario YAML file.
+        reproducer: PathBuf,
+        /// Case id (and path under --specs, without `.yaml`).
+        #[arg(long)]
+        id: String,
+        /// Scenario directory.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+        /// Extra feature tags (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Replace an existing scenario file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write (or with --check compare) the JSON Schemas of the scenario and manifest formats.
     Schemas {
         /// Directory of the schema files.
@@ -98,6 +124,129 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct ExploreArgs {
+    /// A built-in implementation: qemu-img, libvhdi, 7zip (repeatable).
+    #[arg(long = "impl")]
+    impls: Vec<String>,
+    /// A command template as for `vhd-validate conform --cmd` (repeatable, named by --name).
+    #[arg(long)]
+    cmd: Vec<String>,
+    /// Names of the --cmd implementations, in order (default cmd1, cmd2, ...).
+    #[arg(long)]
+    name: Vec<String>,
+    /// Seed of the run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Draws (`200`) or seconds (`600s`, `10m`).
+    #[arg(long, default_value = "100")]
+    budget: String,
+    /// Directory for the fault folders and summaries.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Time limit per implementation run, seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Most reductions tried per shrink.
+    #[arg(long, default_value_t = 200)]
+    max_shrink: usize,
+    /// Draw valid scenarios only (no mutation): hunts misreads and refusals.
+    #[arg(long)]
+    valid_only: bool,
+    /// Use an --out directory that already has files.
+    #[arg(long)]
+    force: bool,
+}
+
+struct BarListener(Option<Bar>);
+
+impl explore::Listener for BarListener {
+    fn draw_done(&mut self, draw: u64, faults: usize) {
+        if let Some(b) = &self.0 {
+            b.step(&format!("draw {} · {faults} faults", draw + 1));
+        }
+    }
+    fn fault(&mut self, f: &explore::Fault, new: bool) {
+        let what = if new { "fault" } else { "smaller" };
+        let line = format!("{what} {} [{}] after {:.1} s: {}", f.id, f.codes.join(","), f.first_found_s, f.locus);
+        match &self.0 {
+            Some(b) => b.println(&line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn run_explore(a: ExploreArgs) -> ExitCode {
+    use vhd_validator::conform::{Adapter, Builtin};
+    let mut adapters = Vec::new();
+    for n in &a.impls {
+        match Builtin::parse(n) {
+            Some(b) => adapters.push(b.adapter()),
+            None => {
+                eprintln!("vhd-generate: unknown implementation {n:?} (qemu-img, libvhdi, 7zip)");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    for (i, c) in a.cmd.iter().enumerate() {
+        let name = a.name.get(i).cloned().unwrap_or_else(|| format!("cmd{}", i + 1));
+        match Adapter::from_template(&name, c) {
+            Ok(ad) => adapters.push(ad),
+            Err(e) => {
+                eprintln!("vhd-generate: --cmd {c:?}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if adapters.is_empty() {
+        eprintln!("vhd-generate: explore needs at least one --impl or --cmd");
+        return ExitCode::from(2);
+    }
+    let Some(budget) = explore::Budget::parse(&a.budget) else {
+        eprintln!("vhd-generate: --budget {:?}: give draws (200) or seconds (600s, 10m)", a.budget);
+        return ExitCode::from(2);
+    };
+    if let Some(out) = &a.out {
+        let non_empty = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
+        if non_empty && !a.force {
+            eprintln!("vhd-generate: {} already has files (--force to use it anyway)", out.display());
+            return ExitCode::from(2);
+        }
+    }
+    let mut opts = explore::ExploreOptions::new(adapters);
+    opts.seed = a.seed;
+    opts.budget = budget;
+    opts.reader.timeout = std::time::Duration::from_secs(a.timeout.max(1));
+    opts.max_shrink_tries = a.max_shrink;
+    opts.valid_only = a.valid_only;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed)) {
+        eprintln!("vhd-generate: cannot catch Ctrl-C: {e}");
+    }
+    let bar = match budget {
+        explore::Budget::Cases(n) => Bar::items("explore", n),
+        _ => Bar::counter("explore"),
+    };
+    let mut listener = BarListener(bar);
+    let result = explore::explore(&opts, a.out.as_deref(), &stop, &mut listener);
+    drop(listener);
+    match result {
+        Ok(e) => {
+            print!("{}", explore::report::markdown(&e));
+            if e.faults.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("vhd-generate: explore: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn fail(e: &GenError) -> ExitCode {
@@ -199,6 +348,16 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+        Some(Cmd::Explore(a)) => run_explore(a),
+        Some(Cmd::Promote { reproducer, id, specs, tags, force }) => {
+            match explore::promote::promote(&reproducer, &id, &specs, &tags, force) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Some(Cmd::Schemas { out, check }) => {
             let mut differ = false;
             for (name, text) in schema::all() {

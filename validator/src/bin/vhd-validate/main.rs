@@ -54,6 +54,7 @@ subcommands! {
     Conform => conform,
     ConformWriter => conform_writer,
     Corpus => corpus,
+    Explore => explore,
 }
 
 /// VHD conformance validator and reference chain reader.
