@@ -4,8 +4,9 @@ use crate::error::GenError;
 use crate::model;
 use crate::mutate::{self, Level};
 use crate::plan::{self, ImagePlan};
-use crate::scenario::{BitmapMode, BlockOrder, Image, Kind, Scenario};
+use crate::scenario::{BitmapMode, BlockOrder, Image, Kind, Op, Scenario};
 use crate::values::UniqueId;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use vhd_validator::manifest::{file_sha256, Case, CaseCheck, CaseFile, Verdict};
@@ -174,8 +175,16 @@ pub fn verdicts(codes: &[Code]) -> BTreeMap<String, Verdict> {
 /// manifest directory, `/`-separated) and returns its manifest entry. `extra_files` are
 /// further files already in `case_dir` to list (e.g. the scenario's YAML copy).
 ///
+/// The cost follows the data written, not the virtual size: the virtual disk's SHA-256 is
+/// computed from the content model first (zero runs from a static buffer), before any file
+/// exists, so a run killed during that long part leaves nothing; the images are then written
+/// sparse into a hidden staging directory inside `case_dir`, mutated, hashed (holes are not
+/// read; a lone fixed disk's file hash continues the virtual disk's SHA-256 state once
+/// [`model::file_matches`] has confirmed its data) and moved into place.
+///
 /// # Errors
-/// [`GenError`] for an invalid scenario or an I/O failure.
+/// [`GenError`] for an invalid scenario or an I/O failure; nothing is left in `case_dir`
+/// then.
 pub fn generate_case(
     s: &Scenario,
     id: &str,
@@ -194,9 +203,54 @@ pub fn generate_case(
     if s.check.as_ref().and_then(|c| c.max_depth) == Some(0) {
         return Err(invalid("check.max_depth", "must be at least 1"));
     }
-    std::fs::create_dir_all(case_dir).map_err(|e| GenError::Io { path: case_dir.to_path_buf(), source: e })?;
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| GenError::Io { path: p, source: e }
+    };
+    if !opts.force {
+        if let Some(p) = plans.iter().map(|p| case_dir.join(&p.file)).find(|p| p.exists()) {
+            return Err(GenError::Exists(p));
+        }
+    }
+    let verdict = verdicts(&codes);
+    let content_known = !s.mutations.iter().any(|m| m.alters_content());
+    // A case rejected only for a chain depth limit of its own (`check.max_depth`) may be read:
+    // its disk is defined, so it carries its digest.
+    let depth_only = s.check.as_ref().is_some_and(|c| c.max_depth.is_some())
+        && codes.iter().filter(|c| c.rule().strict == vhd_validator::rules::Severity::Error).eq([&Code::ChainDepth]);
+    let compat_rejects = verdict.get(Profile::Compat.as_str()) == Some(&Verdict::Reject);
+    let want_digest = content_known && (!compat_rejects || depth_only);
+    if s.reference_reading && !(content_known && compat_rejects) {
+        return Err(invalid(
+            "reference_reading",
+            "needs a case the compat profile rejects and no mutation that alters the content",
+        ));
+    }
+    let want_reference = s.reference_reading && !want_digest;
+    for f in &s.exposes {
+        if !vhd_validator::faults::is_known(f) {
+            return Err(invalid("exposes", format!("{f:?} is not a known fault id (vhd_validator::faults)")));
+        }
+    }
+    let mut exposes = s.exposes.clone();
+    exposes.sort();
+    exposes.dedup();
+    // A lone fixed disk's file is its virtual disk followed by the footer: one SHA-256 pass
+    // serves both digests.
+    let lone_fixed = plans.len() == 1 && plans.first().is_some_and(|p| p.sparse.is_none());
+    let model_changes = s.mutations.iter().any(|m| matches!(m.op, Op::SetBitmapBits { .. } | Op::SetBatEntry { .. }));
+    let virtual_state = |levels: &[ImagePlan]| {
+        let models: Vec<model::ImageModel> = levels.iter().map(|p| p.model.clone()).collect();
+        let size = models.first().map_or(0, |m| m.size);
+        (model::hasher(&model::content(&models), size), size)
+    };
+    let early = (!model_changes && (want_digest || want_reference || lone_fixed && content_known))
+        .then(|| virtual_state(&plans));
+
+    std::fs::create_dir_all(case_dir).map_err(io(case_dir))?;
+    let staging = tempfile::Builder::new().prefix(".vhd-generate-").tempdir_in(case_dir).map_err(io(case_dir))?;
     for p in &plans {
-        plan::write_image(p, &case_dir.join(&p.file), opts.force)?;
+        plan::write_image(p, &staging.path().join(&p.file), false)?;
     }
     let mut update_files = Vec::new();
     for (img, name) in update_images(s, &plans, seed)? {
@@ -210,7 +264,7 @@ pub fn generate_case(
     let mut levels: Vec<Level> = plans
         .into_iter()
         .map(|p| Level {
-            dir: case_dir.to_path_buf(),
+            dir: staging.path().to_path_buf(),
             name: p.file.clone(),
             deleted: false,
             footer_at: p.footer_offset,
@@ -220,48 +274,34 @@ pub fn generate_case(
     for (i, m) in s.mutations.iter().enumerate() {
         mutate::apply(&mut levels, m, &format!("mutations[{i}] ({})", m.op.name()))?;
     }
-    let verdict = verdicts(&codes);
-    let models: Vec<model::ImageModel> = levels.iter().map(|l| l.plan.model.clone()).collect();
-    let size = models.first().map_or(0, |m| m.size);
-    let content_known = !s.mutations.iter().any(|m| m.alters_content());
-    let model_digest = || crate::values::to_hex(&model::digest(&model::content(&models), size));
-    // A case rejected only for a chain depth limit of its own (`check.max_depth`) may be read:
-    // its disk is defined, so it carries its digest.
-    let depth_only = s.check.as_ref().is_some_and(|c| c.max_depth.is_some())
-        && codes.iter().filter(|c| c.rule().strict == vhd_validator::rules::Severity::Error).eq([&Code::ChainDepth]);
-    let compat_rejects = verdict.get(Profile::Compat.as_str()) == Some(&Verdict::Reject);
-    let digest = (content_known && (!compat_rejects || depth_only)).then(model_digest);
-    if s.reference_reading && !(content_known && compat_rejects) {
-        return Err(invalid(
-            "reference_reading",
-            "needs a case the compat profile rejects and no mutation that alters the content",
-        ));
-    }
-    let reference = (s.reference_reading && digest.is_none()).then(model_digest);
-    for f in &s.exposes {
-        if !vhd_validator::faults::is_known(f) {
-            return Err(invalid("exposes", format!("{f:?} is not a known fault id (vhd_validator::faults)")));
-        }
-    }
-    let mut exposes = s.exposes.clone();
-    exposes.sort();
-    exposes.dedup();
+    let plans_view: Vec<ImagePlan> = levels.iter().map(|l| l.plan.clone()).collect();
+    let state = match early {
+        Some(st) => Some(st),
+        None if want_digest || want_reference => Some(virtual_state(&plans_view)),
+        None => None,
+    };
+    let size = plans_view.first().map_or(0, |p| p.model.size);
+    let model_digest = || state.as_ref().map(|(h, _)| crate::values::to_hex(&h.clone().finalize()));
+    let digest = if want_digest { model_digest() } else { None };
+    let reference = if want_reference { model_digest() } else { None };
     let join = |name: &str| if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
     let chain: Vec<String> = levels.iter().filter(|l| !l.deleted).map(|l| join(&l.name)).collect();
     let mut files = Vec::new();
-    for name in levels
-        .iter()
-        .filter(|l| !l.deleted)
-        .map(|l| l.name.clone())
-        .chain(update_files)
-        .chain(extra_files.iter().cloned())
-    {
-        let p = case_dir.join(&name);
-        let (sha256, size) = file_sha256(&p).map_err(|e| GenError::Io { path: p.clone(), source: e })?;
-        files.push(CaseFile { path: join(&name), size, sha256 });
+    for l in levels.iter().filter(|l| !l.deleted) {
+        let p = l.path();
+        let shared = state.as_ref().filter(|_| lone_fixed);
+        let (sha256, len) = staged_sha256(&p, shared, &l.plan.model).map_err(io(&p))?;
+        files.push(CaseFile { path: join(&l.name), size: len, sha256 });
+    }
+    for name in update_files.iter().chain(extra_files) {
+        let p = case_dir.join(name);
+        let (sha256, size) = file_sha256(&p).map_err(io(&p))?;
+        files.push(CaseFile { path: join(name), size, sha256 });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let plans_view: Vec<ImagePlan> = levels.iter().map(|l| l.plan.clone()).collect();
+    for l in levels.iter().filter(|l| !l.deleted) {
+        place(&l.path(), &case_dir.join(&l.name), opts.force)?;
+    }
     Ok(Case {
         id: id.to_string(),
         description: s.description.trim().to_string(),
@@ -339,4 +379,41 @@ pub fn update_images(s: &Scenario, plans: &[ImagePlan], seed: u64) -> Result<Vec
         out.push((img, c.file.clone()));
     }
     Ok(out)
+}
+
+/// SHA-256 (hex) and length of a staged image file. With `shared` (the virtual disk's SHA-256
+/// state after its `size` bytes, for a lone fixed disk) and a file whose first `size` bytes are
+/// the model's ([`model::file_matches`]), only the bytes after them are hashed; otherwise the
+/// whole file, holes hashed without reading.
+fn staged_sha256(path: &Path, shared: Option<&(Sha256, u64)>, m: &model::ImageModel) -> std::io::Result<(String, u64)> {
+    let f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let matches = |size| model::file_matches(&f, &model::content(std::slice::from_ref(m)), size);
+    let mut h = match shared {
+        Some((h, size)) if matches(*size)? => {
+            let mut h = h.clone();
+            vhd_validator::io::file_sha256_range(&f, *size, len, &mut h)?;
+            h
+        }
+        _ => {
+            let mut h = Sha256::new();
+            vhd_validator::io::file_sha256_range(&f, 0, len, &mut h)?;
+            h
+        }
+    };
+    Ok((crate::values::to_hex(&h.finalize_reset()), len))
+}
+
+/// Moves a staged file to `dest`: without `force` through a hard link (which refuses an
+/// existing `dest` atomically), with it by renaming over `dest`.
+fn place(staged: &Path, dest: &Path, force: bool) -> Result<(), GenError> {
+    let io = |e| GenError::Io { path: dest.to_path_buf(), source: e };
+    if force {
+        return std::fs::rename(staged, dest).map_err(io);
+    }
+    match std::fs::hard_link(staged, dest) {
+        Ok(()) => std::fs::remove_file(staged).map_err(io),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(GenError::Exists(dest.to_path_buf())),
+        Err(e) => Err(io(e)),
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::case::{generate_case, valid_id, GenOptions};
 use crate::error::GenError;
+use crate::scenario::Scenario;
 use crate::yaml;
 use std::fs::File;
 use std::io::Read;
@@ -93,6 +94,10 @@ pub fn generate_inputs(inputs: &[Input], out: &Path, opts: &GenOptions) -> Resul
 
 /// [`generate_inputs`], reporting one unit of `progress` per input (case) done.
 ///
+/// Cases are generated in parallel on rayon's pool (`--jobs`), the largest virtual disks
+/// first; the manifest, the error reported (the first failing input in input order) and every
+/// file are the same whatever the number of threads.
+///
 /// # Errors
 /// As [`generate_inputs`].
 pub fn generate_inputs_with(
@@ -101,14 +106,41 @@ pub fn generate_inputs_with(
     opts: &GenOptions,
     progress: &dyn Progress,
 ) -> Result<Manifest, GenError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     stage_output(out, opts.force, |dir| {
         let mut manifest = Manifest::new(generator_name());
-        let mut seen = std::collections::BTreeMap::new();
         progress.start(inputs.len() as u64);
-        for input in inputs {
-            let case = generate_input(input, dir, opts, &mut seen)?;
-            manifest.cases.push(case);
+        // Scenarios are read (and their ids claimed) first, in input order.
+        let mut seen = std::collections::BTreeMap::new();
+        let mut jobs = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            jobs.push((i, input, load_input(input, &mut seen)?));
+        }
+        // After a failure only earlier inputs still run, so the error reported is the first one.
+        let first_failure = AtomicUsize::new(usize::MAX);
+        let cost = |(_, _, s): &(usize, &Input, Option<Scenario>)| s.as_ref().map_or(0, |s| s.image.size.0);
+        let results = vhd_validator::parallel::map_costliest_first(&jobs, cost, |(i, input, s)| {
+            if *i > first_failure.load(Ordering::Relaxed) {
+                return None;
+            }
+            let r = generate_input(input, s.as_ref(), dir, opts);
+            if r.is_err() {
+                first_failure.fetch_min(*i, Ordering::Relaxed);
+            }
             progress.advance(1);
+            Some(r)
+        });
+        for ((_, input, _), r) in jobs.iter().zip(results) {
+            let Some(case) = r.transpose()? else { continue };
+            let file = input.path.display().to_string();
+            // A foreign case's id is known once it is read.
+            if file.ends_with(crate::foreign::SUFFIX) {
+                if let Some(prev) = seen.insert(case.id.clone(), file.clone()) {
+                    let message = format!("case id {} is also used by {prev}", case.id);
+                    return Err(GenError::Invalid { path: "id".into(), message }.in_file(&file));
+                }
+            }
+            manifest.cases.push(case);
         }
         manifest.cases.sort_by(|a, b| a.id.cmp(&b.id));
         write_manifest(dir, &manifest, false)?;
@@ -200,27 +232,15 @@ fn plan_merge(from: &Path, to: &Path, force: bool, moves: &mut Vec<(PathBuf, Pat
     Ok(())
 }
 
-/// Generates one input (a scenario or a foreign case) into `out`; `seen` maps the case ids
-/// generated so far to their files (duplicates are refused).
-fn generate_input(
+/// Reads a scenario input and claims its case id in `seen` (ids mapped to their files;
+/// duplicates are refused). A foreign case is read when it is generated (`None`).
+fn load_input(
     input: &Input,
-    out: &Path,
-    opts: &GenOptions,
     seen: &mut std::collections::BTreeMap<String, String>,
-) -> Result<Case, GenError> {
+) -> Result<Option<Scenario>, GenError> {
     let file = input.path.display().to_string();
     if file.ends_with(crate::foreign::SUFFIX) {
-        let default_id = input.default_id.strip_suffix(".foreign").unwrap_or(&input.default_id);
-        let case =
-            crate::foreign::generate_foreign(&input.path, default_id, out, opts).map_err(|e| e.in_file(&file))?;
-        if let Some(prev) = seen.insert(case.id.clone(), file.clone()) {
-            return Err(GenError::Invalid {
-                path: "id".into(),
-                message: format!("case id {} is also used by {prev}", case.id),
-            }
-            .in_file(&file));
-        }
-        return Ok(case);
+        return Ok(None);
     }
     let s = yaml::load_scenario(&input.path)?;
     let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
@@ -233,7 +253,18 @@ fn generate_input(
         return Err(GenError::Invalid { path: "id".into(), message: format!("case id {id} is also used by {prev}") }
             .in_file(&file));
     }
-    generate_case(&s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts).map_err(|e| e.in_file(&file))
+    Ok(Some(s))
+}
+
+/// Generates one input (the scenario `s` read by [`load_input`], or a foreign case) into `out`.
+fn generate_input(input: &Input, s: Option<&Scenario>, out: &Path, opts: &GenOptions) -> Result<Case, GenError> {
+    let file = input.path.display().to_string();
+    let Some(s) = s else {
+        let default_id = input.default_id.strip_suffix(".foreign").unwrap_or(&input.default_id);
+        return crate::foreign::generate_foreign(&input.path, default_id, out, opts).map_err(|e| e.in_file(&file));
+    };
+    let id = s.id.clone().unwrap_or_else(|| input.default_id.clone());
+    generate_case(s, &id, Some(input.source.clone()), &out.join(&id), &id, &[], opts).map_err(|e| e.in_file(&file))
 }
 
 /// Writes `dir/manifest.json` (refusing to overwrite unless `force`).
@@ -315,20 +346,24 @@ fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
 pub fn compare_trees(expected: &Path, actual: &Path) -> Result<Vec<String>, GenError> {
     let a = list_files(expected)?;
     let b = list_files(actual)?;
+    let size = |f: &String| std::fs::metadata(actual.join(f)).map_or(0, |m| m.len());
+    let common: Vec<String> = a.iter().filter(|f| b.binary_search(f).is_ok()).cloned().collect();
+    let same = vhd_validator::parallel::map_costliest_first(&common, size, |f| {
+        same_bytes(&expected.join(f), &actual.join(f)).map_err(|e| GenError::Io { path: actual.join(f), source: e })
+    });
+    let mut same = common.iter().zip(same);
     let mut diffs = Vec::new();
     for f in &a {
-        if !b.contains(f) {
+        if b.binary_search(f).is_err() {
             diffs.push(format!("only in {}: {f}", expected.display()));
-        } else {
-            let same = same_bytes(&expected.join(f), &actual.join(f))
-                .map_err(|e| GenError::Io { path: actual.join(f), source: e })?;
-            if !same {
+        } else if let Some((_, r)) = same.next() {
+            if !r? {
                 diffs.push(format!("differs: {f}"));
             }
         }
     }
     for f in &b {
-        if !a.contains(f) {
+        if a.binary_search(f).is_err() {
             diffs.push(format!("not in {}: {f}", expected.display()));
         }
     }

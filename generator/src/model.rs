@@ -9,10 +9,13 @@
 //!   this image's bit is set by this image's stored data (zero where it stored nothing).
 //!
 //! [`digest`] hashes the result without materialising the disk: zero runs are hashed from one
-//! reused buffer, pattern runs are generated a MiB at a time. The reader is never consulted.
+//! static buffer, pattern runs are generated a MiB at a time. The reader is never consulted.
+//! [`file_matches`] compares a written file with the model, reading only the file's data
+//! segments.
 
 use crate::pattern::Fill;
 use sha2::{Digest, Sha256};
+use vhd_validator::io::hash_zeros;
 
 /// A map from sector ranges `[start, end)` to values, kept sorted and non-overlapping.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -153,25 +156,34 @@ pub fn content(chain: &[ImageModel]) -> RangeMap<Fill> {
 
 const CHUNK_SECTORS: u64 = 2048;
 
-/// SHA-256 of the first `size` bytes of a disk whose content is `content` (zero elsewhere).
-pub fn digest(content: &RangeMap<Fill>, size: u64) -> [u8; 32] {
+impl<T: Copy + PartialEq> RangeMap<T> {
+    /// The ranges that intersect `[start, end)` (found by binary search; not clipped).
+    pub fn ranges_in(&self, start: u64, end: u64) -> &[(u64, u64, T)] {
+        let first = self.segs.partition_point(|&(_, e, _)| e <= start);
+        let last = self.segs.partition_point(|&(s, _, _)| s < end).max(first);
+        self.segs.get(first..last).unwrap_or_default()
+    }
+}
+
+/// A SHA-256 state fed the first `size` bytes of a disk whose content is `content` (zero
+/// elsewhere), not yet finalized: [`digest`] finalizes it; the generator clones it to hash a
+/// fixed disk's file (the same bytes followed by the footer) without a second pass.
+///
+/// Zero runs are hashed from one static buffer ([`vhd_validator::io::hash_zeros`]), nothing
+/// is allocated or written for them: the cost is SHA-256 over `size` bytes plus generating the
+/// written data.
+pub fn hasher(content: &RangeMap<Fill>, size: u64) -> Sha256 {
     let mut h = Sha256::new();
-    let zeros = vec![0u8; (CHUNK_SECTORS * 512) as usize];
     let mut buf = vec![0u8; (CHUNK_SECTORS * 512) as usize];
     let mut pos = 0u64; // bytes hashed so far
-    let hash_zeros = |h: &mut Sha256, pos: &mut u64, until: u64| {
-        while *pos < until {
-            let n = (until - *pos).min(zeros.len() as u64);
-            h.update(zeros.get(..n as usize).unwrap_or_default());
-            *pos += n;
-        }
-    };
     for &(s, e, fill) in content.ranges() {
         let start = s.saturating_mul(512).min(size);
         let end = e.saturating_mul(512).min(size);
-        hash_zeros(&mut h, &mut pos, start);
+        hash_zeros(&mut h, start.saturating_sub(pos));
+        pos = pos.max(start);
         if fill.is_zero() {
-            hash_zeros(&mut h, &mut pos, end);
+            hash_zeros(&mut h, end.saturating_sub(pos));
+            pos = pos.max(end);
             continue;
         }
         let mut lba = s;
@@ -186,8 +198,76 @@ pub fn digest(content: &RangeMap<Fill>, size: u64) -> [u8; 32] {
             lba += sectors;
         }
     }
-    hash_zeros(&mut h, &mut pos, size);
-    h.finalize().into()
+    hash_zeros(&mut h, size.saturating_sub(pos));
+    h
+}
+
+/// SHA-256 of the first `size` bytes of a disk whose content is `content` (zero elsewhere).
+pub fn digest(content: &RangeMap<Fill>, size: u64) -> [u8; 32] {
+    hasher(content, size).finalize().into()
+}
+
+/// Writes into `out` the model's bytes at byte offset `at` (zero where `content` holds
+/// nothing); `scratch` is reused between calls.
+fn model_bytes(content: &RangeMap<Fill>, at: u64, out: &mut [u8], scratch: &mut Vec<u8>) {
+    out.fill(0);
+    let end = at + out.len() as u64;
+    for &(s, e, fill) in content.ranges_in(at / 512, end.div_ceil(512)) {
+        if fill.is_zero() {
+            continue;
+        }
+        let (lo, hi) = ((at / 512).max(s), end.div_ceil(512).min(e));
+        scratch.resize(((hi - lo) * 512) as usize, 0);
+        fill.fill(lo, scratch);
+        let (from, to) = ((lo * 512).max(at), (hi * 512).min(end));
+        let src = scratch.get((from - lo * 512) as usize..(to - lo * 512) as usize).unwrap_or_default();
+        if let Some(dst) = out.get_mut((from - at) as usize..(to - at) as usize) {
+            dst.copy_from_slice(src);
+        }
+    }
+}
+
+/// Whether the first `size` bytes of `file` are exactly the disk `content` describes. Reads
+/// only the file's data segments (holes read as zeros, so they only need the model to hold
+/// no data there): the cost follows the data written, not `size`.
+///
+/// # Errors
+/// I/O errors reading `file` (a file shorter than `size` is `Ok(false)`).
+pub fn file_matches(file: &std::fs::File, content: &RangeMap<Fill>, size: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    use vhd_validator::io::data_segment;
+    if file.metadata()?.len() < size {
+        return Ok(false);
+    }
+    // Every range of non-zero data must lie in data segments (a hole reads as zeros) ...
+    for &(s, e, fill) in content.ranges() {
+        let (end, mut pos) = (e.saturating_mul(512).min(size), s.saturating_mul(512).min(size));
+        while !fill.is_zero() && pos < end {
+            match data_segment(file, pos, end)? {
+                Some((d, stop)) if d == pos && stop > pos => pos = stop,
+                _ => return Ok(false),
+            }
+        }
+    }
+    // ... and every data segment must hold the model's bytes.
+    let chunk = (CHUNK_SECTORS * 512) as usize;
+    let (mut got, mut want, mut scratch) = (vec![0u8; chunk], vec![0u8; chunk], Vec::new());
+    let mut pos = 0;
+    while let Some((d, stop)) = data_segment(file, pos, size)? {
+        let mut at = d;
+        while at < stop {
+            let n = usize::try_from(stop - at).map_or(chunk, |l| l.min(chunk));
+            let (g, w) = (got.get_mut(..n).unwrap_or_default(), want.get_mut(..n).unwrap_or_default());
+            file.read_exact_at(g, at)?;
+            model_bytes(content, at, w, &mut scratch);
+            if g != w {
+                return Ok(false);
+            }
+            at += n as u64;
+        }
+        pos = stop.max(d + 1);
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -244,5 +324,36 @@ mod tests {
         disk[512..1000].fill(7);
         let want: [u8; 32] = Sha256::digest(&disk).into();
         assert_eq!(digest(&c, 1000), want);
+    }
+
+    #[test]
+    fn file_matches_sees_every_difference_from_the_model() {
+        use std::os::unix::fs::FileExt;
+        let size = 64 * 4096u64;
+        let m = img(Kind::Fixed, size, &[(8, 24, Fill::Random(3)), (400, 401, Fill::Byte(9))], &[]);
+        let c = content(&[m]);
+        let mut disk = vec![0u8; size as usize];
+        Fill::Random(3).fill(8, &mut disk[8 * 512..24 * 512]);
+        disk[400 * 512..401 * 512].fill(9);
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, edit: &dyn Fn(&std::fs::File)| {
+            let f =
+                std::fs::File::options().read(true).write(true).create_new(true).open(dir.path().join(name)).unwrap();
+            f.set_len(size + 512).unwrap();
+            f.write_all_at(&disk[4096..12288], 4096).unwrap();
+            f.write_all_at(&disk[400 * 512..401 * 512], 400 * 512).unwrap();
+            edit(&f);
+            f
+        };
+        assert!(file_matches(&write("same", &|_| {}), &c, size).unwrap());
+        assert!(file_matches(&write("footer", &|f| f.write_all_at(&[1; 512], size).unwrap()), &c, size).unwrap());
+        let flipped = write("flipped", &|f| f.write_all_at(&[disk[5000] ^ 1], 5000).unwrap());
+        assert!(!file_matches(&flipped, &c, size).unwrap());
+        let in_hole = write("in-hole", &|f| f.write_all_at(&[1], 40_000).unwrap());
+        assert!(!file_matches(&in_hole, &c, size).unwrap());
+        let punched = write("punched", &|f| f.set_len(300 * 512).unwrap());
+        assert!(!file_matches(&punched, &c, size).unwrap());
+        let empty = RangeMap::new();
+        assert!(!file_matches(&write("data-not-in-model", &|_| {}), &empty, size).unwrap());
     }
 }

@@ -1066,7 +1066,6 @@ pub fn write_image(plan: &ImagePlan, path: &Path, force: bool) -> Result<(), Gen
         }
     }
     write_sparse(&mut f, plan.footer_offset, tail).map_err(io)?;
-    f.sync_all().map_err(io)?;
     Ok(())
 }
 

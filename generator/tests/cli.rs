@@ -30,6 +30,47 @@ fn examples_generate_and_verify() {
 }
 
 #[test]
+fn jobs_change_nothing_in_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    for e in std::fs::read_dir(examples()).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, specs.join(p.file_name().unwrap())).unwrap();
+    }
+    // Two failing inputs: the error named is the first in input order, whatever the threads.
+    let bad = "description: x\nimage:\n  type: fixed\n  size: 1 MiB\n  writes: [{sector: 4096}]\n";
+    std::fs::write(specs.join("zz-bad-1.yaml"), bad).unwrap();
+    std::fs::write(specs.join("zz-bad-2.yaml"), bad).unwrap();
+    let mut runs = Vec::new();
+    for jobs in ["1", "3"] {
+        let out = dir.path().join(format!("out-{jobs}"));
+        let o = bin().arg(&specs).arg("-o").arg(&out).args(["--jobs", jobs]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(err.contains("zz-bad-1.yaml"), "{err}");
+        runs.push(err);
+    }
+    assert_eq!(runs[0], runs[1]);
+    std::fs::remove_file(specs.join("zz-bad-1.yaml")).unwrap();
+    std::fs::remove_file(specs.join("zz-bad-2.yaml")).unwrap();
+    for jobs in ["1", "3"] {
+        let out = dir.path().join(format!("ok-{jobs}"));
+        assert!(bin().arg(&specs).arg("-o").arg(&out).args(["-j", jobs]).status().unwrap().success());
+    }
+    let (one, three) = (dir.path().join("ok-1"), dir.path().join("ok-3"));
+    assert_eq!(vhd_generator::corpus::compare_trees(&one, &three).unwrap(), Vec::<String>::new());
+    let o = Command::new(env!("CARGO_BIN_EXE_vhd-generate"))
+        .args(["corpus", "-j", "0", "--check", "--specs"])
+        .arg(&specs)
+        .arg("--out")
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
 fn bad_scenario_reports_file_line_column() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.yaml");

@@ -83,6 +83,50 @@ fn same_scenario_and_seed_give_identical_files() {
     assert_ne!(cc.virtual_disk_sha256, ca.virtual_disk_sha256);
 }
 
+/// SHA-256 (hex) of bytes.
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn hashes_follow_the_bytes_and_nothing_is_left_behind() {
+    // A lone fixed disk: the file hash continues the virtual disk's SHA-256 state; it must
+    // still be the SHA-256 of the file, and the unwritten data stays a hole.
+    let fixed = "description: d\nseed: 5\nimage:\n  type: fixed\n  size: 3 MiB\n  writes:\n    - {sector: 2048, count: 9, pattern: {random: ~}}\n";
+    let footer_field = "mutations:\n  - op: {set-footer-field: {field: creator-application, value: abcd, reseal: true}}\n    expect: [FOOTER-CREATOR-UNKNOWN]\n    alters_content: false\n";
+    let flip = "mutations:\n  - op: {set-bytes: {at: file, offset: 1048577, hex: ff}}\n    expect: [FOOTER-CHECKSUM]\n    alters_content: false\n";
+    for (i, text) in [fixed.to_string(), format!("{fixed}{footer_field}"), format!("{fixed}{flip}"), BASE.to_string()]
+        .iter()
+        .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let case = match generate(text, dir.path()) {
+            Ok(c) => c,
+            Err(e) => panic!("scenario {i}: {e}"),
+        };
+        let bytes = std::fs::read(dir.path().join("disk.vhd")).unwrap();
+        assert_eq!(case.files[0].sha256, sha(&bytes), "scenario {i}");
+        if i < 2 {
+            let disk = bytes.get(..3 << 20).unwrap();
+            assert_eq!(case.virtual_disk_sha256.as_deref(), Some(sha(disk).as_str()), "scenario {i}");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["disk.vhd"], "scenario {i}: no staging directory is left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(dir.path().join("disk.vhd")).unwrap();
+            assert!(m.blocks() * 512 < m.len() / 2, "scenario {i}: holes stay holes ({} blocks)", m.blocks());
+        }
+    }
+    // A mutation that fails after the images were staged leaves nothing in the case directory.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!("{BASE}mutations:\n  - op: {{set-bytes: {{at: {{block: 99}}, offset: 0, hex: ff}}}}\n    expect: [FOOTER-CHECKSUM]\n");
+    assert!(generate(&bad, dir.path()).unwrap_err().to_string().contains("block 99"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn json_schemas_are_current() {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");

@@ -3,10 +3,92 @@
 //! Every parser reads through [`ReadAt`], so the same code runs on files (opened read-only) and
 //! on in-memory buffers (fuzzing, tests). No function here writes. [`open_regular`] is the one
 //! way image files are opened: only regular files, never blocking.
+//!
+//! It also holds the zero-run helpers shared by every SHA-256 over a virtual disk or a sparse
+//! file ([`hash_zeros`], [`data_segment`], [`file_sha256_range`]): runs of zeros are hashed
+//! from one static, cache-resident buffer and never read.
 
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io;
 use std::path::Path;
+
+/// Zeros hashed and written without reading (64 KiB: stays in the CPU cache).
+pub static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+/// Feeds `len` zero bytes to `hasher` from [`ZEROS`] (nothing is allocated or read).
+pub fn hash_zeros(hasher: &mut Sha256, mut len: u64) {
+    while len > 0 {
+        let n = usize::try_from(len).map_or(ZEROS.len(), |l| l.min(ZEROS.len()));
+        hasher.update(&ZEROS[..n]);
+        len -= n as u64;
+    }
+}
+
+/// The first data segment of `file` inside `[from, end)` (byte offsets), as `[start, stop)`;
+/// `None` when the rest of the range is a hole (reads as zeros).
+///
+/// Uses `lseek(SEEK_DATA)` and `lseek(SEEK_HOLE)` on Linux; where the file system (or the
+/// system) cannot tell, the whole rest of the range counts as data, so callers stay correct
+/// and only lose the shortcut.
+///
+/// # Errors
+/// I/O errors of `lseek` other than "no more data" and "not supported".
+pub fn data_segment(file: &File, from: u64, end: u64) -> io::Result<Option<(u64, u64)>> {
+    if from >= end {
+        return Ok(None);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{seek, SeekFrom};
+        let start = match seek(file, SeekFrom::Data(from)) {
+            Ok(d) => d,
+            Err(rustix::io::Errno::NXIO) => return Ok(None),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::OPNOTSUPP) => return Ok(Some((from, end))),
+            Err(e) => return Err(e.into()),
+        };
+        if start >= end {
+            return Ok(None);
+        }
+        let stop = match seek(file, SeekFrom::Hole(start)) {
+            Ok(h) => h.min(end),
+            Err(rustix::io::Errno::NXIO) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some((start.max(from), stop.max(start.max(from)))))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        Ok(Some((from, end)))
+    }
+}
+
+/// Feeds bytes `[start, end)` of `file` to `hasher`: data segments are read (1 MiB at a time
+/// into `buf`), holes are hashed as zeros without reading them (see [`data_segment`]).
+///
+/// # Errors
+/// I/O errors; `UnexpectedEof` when the file is shorter than `end`.
+pub fn file_sha256_range(file: &File, start: u64, end: u64, hasher: &mut Sha256) -> io::Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = start;
+    while pos < end {
+        let (d, stop) = data_segment(file, pos, end)?.unwrap_or((end, end));
+        hash_zeros(hasher, d - pos);
+        pos = d;
+        while pos < stop {
+            let want = usize::try_from(stop - pos).map_or(buf.len(), |l| l.min(buf.len()));
+            let piece = &mut buf[..want];
+            let n = read_file_at(file, piece, pos)?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while it was hashed"));
+            }
+            hasher.update(&piece[..n]);
+            pos += n as u64;
+        }
+    }
+    Ok(())
+}
 
 /// Positioned reads of an immutable byte source.
 pub trait ReadAt {

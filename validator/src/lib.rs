@@ -23,6 +23,7 @@ pub mod format;
 pub mod fuzzing;
 pub mod io;
 pub mod manifest;
+pub mod parallel;
 pub mod progress;
 pub mod rules;
 

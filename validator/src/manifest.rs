@@ -29,7 +29,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The manifest format version this crate reads and writes.
@@ -353,24 +352,17 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SHA-256 (lower-case hex) and size of a file, streamed.
+/// SHA-256 (lower-case hex) and size of a file, streamed; holes of a sparse file are hashed
+/// as zeros without being read ([`crate::io::file_sha256_range`]).
 ///
 /// # Errors
-/// Any I/O error reading the file.
+/// Any I/O error reading the file, or the file shrinking while it is hashed.
 pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = File::open(path)?;
+    let f = File::open(path)?;
+    let len = f.metadata()?.len();
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or_default());
-        total = total.saturating_add(n as u64);
-    }
-    Ok((hex(&h.finalize()), total))
+    crate::io::file_sha256_range(&f, 0, len, &mut h)?;
+    Ok((hex(&h.finalize()), len))
 }
 
 /// Joins a manifest-relative `/`-separated path to `dir`, refusing absolute paths and `..`.
@@ -472,7 +464,8 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
 /// `opts` supplies the options other than the profile (each profile gets its own check run,
 /// because chain rules depend on an ancestor's severities under the profile), the validation time (the manifest's `check_time_unix` is used) and the depth
 /// limit (a case's `check.max_depth` overrides it). The summary's [`fmt::Display`] prints the
-/// failing cases and a closing `N passed, N failed` line.
+/// failing cases and a closing `N passed, N failed` line. Cases are verified in parallel on
+/// rayon's pool ([`crate::parallel`]); the summary lists them in manifest order.
 pub fn verify_corpus(dir: &Path, opts: &CheckOptions) -> CorpusSummary {
     let mut summary = CorpusSummary { dir: dir.to_path_buf(), ..CorpusSummary::default() };
     let manifest = match Manifest::load(dir) {
@@ -482,13 +475,15 @@ pub fn verify_corpus(dir: &Path, opts: &CheckOptions) -> CorpusSummary {
             return summary;
         }
     };
+    // The digest dominates a case's cost: SHA-256 over its whole virtual disk.
+    let cost = |c: &Case| if c.virtual_disk_sha256.is_some() { c.virtual_size } else { 0 };
+    summary.cases =
+        crate::parallel::map_costliest_first(&manifest.cases, cost, |case| verify_case(dir, &manifest, case, opts));
     let mut seen = std::collections::BTreeSet::new();
-    for case in &manifest.cases {
-        let mut r = verify_case(dir, &manifest, case, opts);
+    for (case, r) in manifest.cases.iter().zip(summary.cases.iter_mut()) {
         if !seen.insert(case.id.as_str()) {
             r.problems.push("duplicate case id".to_string());
         }
-        summary.cases.push(r);
     }
     summary
 }

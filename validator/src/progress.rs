@@ -14,8 +14,9 @@
 
 pub mod bar;
 
-/// Receives progress reports from a long operation.
-pub trait Progress {
+/// Receives progress reports from a long operation (from several threads at once when the
+/// operation runs in parallel, hence `Sync`).
+pub trait Progress: Sync {
     /// The operation starts; `total` units of work lie ahead.
     fn start(&self, total: u64) {
         let _ = total;
@@ -77,17 +78,17 @@ impl Drop for Meter<'_> {
 #[cfg(test)]
 mod tests {
     use super::{Meter, Progress};
-    use std::cell::RefCell;
+    use std::sync::Mutex;
 
     #[derive(Default)]
-    struct Log(RefCell<Vec<(char, u64)>>);
+    struct Log(Mutex<Vec<(char, u64)>>);
 
     impl Progress for Log {
         fn start(&self, total: u64) {
-            self.0.borrow_mut().push(('s', total));
+            self.0.lock().unwrap().push(('s', total));
         }
         fn advance(&self, amount: u64) {
-            self.0.borrow_mut().push(('a', amount));
+            self.0.lock().unwrap().push(('a', amount));
         }
     }
 
@@ -101,6 +102,6 @@ mod tests {
             }
         }
         // The fourth add reaches the step (12 units); the last three (9) are forwarded at drop.
-        assert_eq!(*log.0.borrow(), vec![('s', 100), ('a', 12), ('a', 9)]);
+        assert_eq!(*log.0.lock().unwrap(), vec![('s', 100), ('a', 12), ('a', 9)]);
     }
 }

@@ -4,6 +4,7 @@
 //! vhd-generate SCENARIO.yaml|DIR... -o OUT [--seed N] [--force]
 //! vhd-generate random --count N --seed S -o OUT [--corrupt-ratio R] [--force]
 //! vhd-generate corpus [--check] [--specs specs] [--out corpus/generated]
+//! (every command also takes --jobs N: cases at once, default one per core)
 //! vhd-generate recipes -o DIR [--force]
 //! vhd-generate schemas -o docs [--check]
 //! vhd-generate explore [--impl NAME]... [--cmd TEMPLATE --name NAME] [--seed S] [--budget N|Ns|Nm]
@@ -42,6 +43,10 @@ struct Cli {
     /// Overwrite existing files.
     #[arg(long)]
     force: bool,
+    /// Cases generated (or compared) at once (default: one per core); the output does not
+    /// depend on it.
+    #[arg(short, long, global = true, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -282,6 +287,10 @@ fn with_bar<T>(label: &str, f: impl FnOnce(&dyn Progress) -> T) -> T {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = vhd_validator::parallel::set_jobs(cli.jobs) {
+        eprintln!("vhd-generate: {e}");
+        return ExitCode::from(2);
+    }
     match cli.cmd {
         None => {
             let opts = GenOptions { seed: cli.seed, force: cli.force };

@@ -37,7 +37,7 @@
 use super::resolve::{walk_chain, ResolvedChain};
 use crate::check::{CheckOptions, Layout};
 use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE, UNALLOCATED};
-use crate::io::{FileSource, ReadAt};
+use crate::io::{hash_zeros, FileSource, ReadAt, ZEROS};
 use crate::progress::{Meter, NoProgress, Progress};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -774,22 +774,11 @@ fn emit_file(
     Ok(())
 }
 
-/// Zeros hashed and written without reading (64 KiB: stays in the CPU cache).
-static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-
 /// How often (bytes of the virtual disk) digest and write_raw report progress: 64 MiB.
 const PROGRESS_STEP: u64 = 64 << 20;
 
 /// Granularity of the holes [`ChainReader::write_raw`] leaves: 4 KiB pages of the virtual disk.
 const HOLE_PAGE: u64 = 4096;
-
-fn hash_zeros(hasher: &mut Sha256, mut len: u64) {
-    while len > 0 {
-        let n = usize::try_from(len).map_or(ZEROS.len(), |l| l.min(ZEROS.len()));
-        hasher.update(&ZEROS[..n]);
-        len -= n as u64;
-    }
-}
 
 fn write_zeros(out: &mut dyn Write, mut len: u64) -> std::io::Result<()> {
     while len > 0 {
@@ -947,7 +936,6 @@ mod perf_tests {
     use crate::format::SectorBitmap;
     use crate::io::ReadAt;
     use crate::progress::Progress;
-    use std::cell::RefCell;
 
     #[test]
     fn union_of_extent_lists_matches_sorting_and_merging_both() {
@@ -1015,18 +1003,18 @@ mod perf_tests {
 
     #[derive(Default)]
     struct Log {
-        total: RefCell<Option<u64>>,
-        done: RefCell<u64>,
+        total: std::sync::Mutex<Option<u64>>,
+        done: std::sync::Mutex<u64>,
     }
 
     impl Progress for Log {
         fn start(&self, total: u64) {
-            assert!(self.total.borrow().is_none(), "start called twice");
-            *self.total.borrow_mut() = Some(total);
+            assert!(self.total.lock().unwrap().is_none(), "start called twice");
+            *self.total.lock().unwrap() = Some(total);
         }
         fn advance(&self, amount: u64) {
-            assert!(self.total.borrow().is_some(), "advance before start");
-            *self.done.borrow_mut() += amount;
+            assert!(self.total.lock().unwrap().is_some(), "advance before start");
+            *self.done.lock().unwrap() += amount;
         }
     }
 
@@ -1050,13 +1038,13 @@ mod perf_tests {
         let log = Log::default();
         let sum = r.digest_with(&log).unwrap();
         assert_eq!(sum, r.digest().unwrap());
-        assert_eq!((*log.total.borrow(), *log.done.borrow()), (Some(r.size()), r.size()));
+        assert_eq!((*log.total.lock().unwrap(), *log.done.lock().unwrap()), (Some(r.size()), r.size()));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.raw");
         let mut out = std::fs::File::create(&path).unwrap();
         let log = Log::default();
         r.write_raw_with(&mut out, &log).unwrap();
-        assert_eq!((*log.total.borrow(), *log.done.borrow()), (Some(r.size()), r.size()));
+        assert_eq!((*log.total.lock().unwrap(), *log.done.lock().unwrap()), (Some(r.size()), r.size()));
         assert_eq!(std::fs::read(&path).unwrap(), model(&chain));
     }
 

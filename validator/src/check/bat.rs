@@ -26,23 +26,40 @@ fn entry_offset(table_offset: u64, n: u64) -> u64 {
     table_offset.saturating_add(n.saturating_mul(4))
 }
 
-/// Human name of a metadata region of [`super::Layout::metadata_regions`].
-pub(super) fn region_name(r: &Region) -> String {
-    match r.what.as_str() {
-        "footer_copy" => "the hard disk footer copy".into(),
-        "header" => "the dynamic disk header".into(),
-        "bat" => "the BAT".into(),
-        "footer" => "the trailing hard disk footer".into(),
-        other => match other.strip_prefix("header.parent_locator") {
-            Some(rest) => format!("the data of parent locator {}", rest.trim_start_matches('[').trim_end_matches(']')),
-            None => other.to_string(),
-        },
+/// Human name of a metadata region of [`super::Layout::metadata_regions`] (formatted only
+/// when a message is: findings are cheap to build).
+pub(super) fn region_name(r: &Region) -> impl std::fmt::Display + '_ {
+    struct Name<'a>(&'a str);
+    impl std::fmt::Display for Name<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(match self.0 {
+                "footer_copy" => "the hard disk footer copy",
+                "header" => "the dynamic disk header",
+                "bat" => "the BAT",
+                "footer" => "the trailing hard disk footer",
+                other => match other.strip_prefix("header.parent_locator") {
+                    Some(rest) => {
+                        let slot = rest.trim_start_matches('[').trim_end_matches(']');
+                        return write!(f, "the data of parent locator {slot}");
+                    }
+                    None => other,
+                },
+            })
+        }
     }
+    Name(&r.what)
 }
 
-/// Byte range of a region for messages: `0x200..0x600`.
-pub(super) fn range(start: u64, end: u64) -> String {
-    format!("{start:#x}..{end:#x}")
+/// Byte range of a region for messages: `0x200..0x600` (formatted in place, no allocation).
+pub(super) fn range(start: u64, end: u64) -> impl std::fmt::Display + Copy {
+    #[derive(Clone, Copy)]
+    struct Range(u64, u64);
+    impl std::fmt::Display for Range {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:#x}..{:#x}", self.0, self.1)
+        }
+    }
+    Range(start, end)
 }
 
 /// Checks the BAT of a dynamic or differencing disk (reference B.4).
@@ -158,19 +175,13 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
         let block = Region::new(start, span_bytes, String::new());
         if regions.iter().any(|r| r.overlaps(&block)) {
             meta.add(ctx, |c| {
-                let hit: Vec<String> = regions
-                    .iter()
-                    .filter(|r| r.overlaps(&block))
-                    .map(|r| format!("{} at {}", region_name(r), range(r.start, r.end)))
-                    .collect();
-                Finding::new(
-                    c,
-                    off,
-                    4,
-                    path(),
-                    format!("block {n} occupies bytes {} and overlaps {}", range(start, end), hit.join(", ")),
-                )
-                .actual(e)
+                use std::fmt::Write;
+                let mut message = format!("block {n} occupies bytes {} and overlaps ", range(start, end));
+                for (k, r) in regions.iter().filter(|r| r.overlaps(&block)).enumerate() {
+                    let sep = if k > 0 { ", " } else { "" };
+                    let _ = write!(message, "{sep}{} at {}", region_name(r), range(r.start, r.end));
+                }
+                Finding::new(c, off, 4, path(), message).actual(e)
             });
         }
     }

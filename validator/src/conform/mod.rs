@@ -895,7 +895,8 @@ fn scratch_root(opts_dir: Option<&Path>) -> Result<tempfile::TempDir, ConformErr
     .map_err(ConformError::Scratch)
 }
 
-/// Copies the case's files into `root` (same relative paths).
+/// Copies the case's files into `root` (same relative paths): private copies, never links, so
+/// the implementation under test cannot reach the corpus files.
 fn stage_case(corpus: &Path, case: &Case, root: &Path) -> Result<(), ConformError> {
     for f in &case.files {
         let (Some(src), Some(dst)) = (safe_join(corpus, &f.path), safe_join(root, &f.path)) else {
@@ -904,7 +905,38 @@ fn stage_case(corpus: &Path, case: &Case, root: &Path) -> Result<(), ConformErro
         if let Some(parent) = dst.parent() {
             std::fs::create_dir_all(parent).map_err(ConformError::Scratch)?;
         }
-        std::fs::copy(&src, &dst).map_err(ConformError::Scratch)?;
+        copy_sparse(&src, &dst).map_err(ConformError::Scratch)?;
+    }
+    Ok(())
+}
+
+/// Copies `src` to a new file `dst`, byte for byte, reading and writing only the data
+/// segments of `src` ([`crate::io::data_segment`]): its holes stay holes (and read as zeros), so
+/// a case of a 2 TiB mostly-empty disk costs what its data costs.
+fn copy_sparse(src: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let from = File::open(src)?;
+    let len = from.metadata()?.len();
+    let to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
+    to.set_len(len)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0;
+    while let Some((start, stop)) = crate::io::data_segment(&from, pos, len)? {
+        let mut at = start;
+        while at < stop {
+            let want = usize::try_from(stop - at).map_or(buf.len(), |l| l.min(buf.len()));
+            let piece = buf.get_mut(..want).unwrap_or_default();
+            let n = from.read_at(piece, at)?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file shrank while it was copied",
+                ));
+            }
+            to.write_all_at(piece.get(..n).unwrap_or_default(), at)?;
+            at += n as u64;
+        }
+        pos = stop.max(start + 1);
     }
     Ok(())
 }
@@ -1116,17 +1148,18 @@ pub fn run_reader(
                 });
             }
         }
-        let mut results = Vec::new();
         let mut used = BTreeSet::new();
-        for case in &selected {
-            let entry = expect.and_then(|e| e.lookup(&adapter.name, &case.id));
-            if let Some((i, _)) = entry {
-                used.insert(i);
-            }
-            let r = run_one(dir, case, &adapter, opts, scratch.path(), entry.map(|(_, e)| e))?;
-            progress(&adapter.name, &r);
-            results.push(r);
-        }
+        let entries: Vec<Option<(usize, &ExpectEntry)>> =
+            selected.iter().map(|case| expect.and_then(|e| e.lookup(&adapter.name, &case.id))).collect();
+        used.extend(entries.iter().flatten().map(|(i, _)| *i));
+        let results = in_order(
+            &selected,
+            |i, case| {
+                let entry = entries.get(i).copied().flatten().map(|(_, e)| e);
+                run_one(dir, case, &adapter, opts, scratch.path(), entry)
+            },
+            &mut |r| progress(&adapter.name, r),
+        )?;
         let summary =
             Summary::of(&Outcome::ALL.map(Outcome::as_str), results.iter().map(|r| (r.outcome.as_str(), r.status)));
         let unused_expectations = unused(expect, &adapter.name, &used);
@@ -1161,6 +1194,59 @@ pub fn run_reader(
         expect_file: expect.map(|e| e.path.display().to_string()),
         implementations,
     })
+}
+
+/// `run` of every item on rayon's pool (`--jobs`), `done` called with each result in item order
+/// as soon as it and every earlier one are done (so what is printed does not depend on the
+/// number of threads). After a failure no later item starts; the first failure in item order
+/// is returned.
+fn in_order<T: Sync, R: Send>(
+    items: &[T],
+    run: impl Fn(usize, &T) -> Result<R, ConformError> + Sync,
+    done: &mut dyn FnMut(&R),
+) -> Result<Vec<R>, ConformError> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let failed = AtomicUsize::new(usize::MAX);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut out: Vec<R> = Vec::with_capacity(items.len());
+    let mut first_error = None;
+    std::thread::scope(|scope| {
+        let (run, failed) = (&run, &failed);
+        scope.spawn(move || {
+            items.par_iter().enumerate().with_max_len(1).for_each_with(tx, |tx, (i, item)| {
+                if i > failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let r = run(i, item);
+                if r.is_err() {
+                    failed.fetch_min(i, Ordering::Relaxed);
+                }
+                let _ = tx.send((i, r));
+            });
+        });
+        let mut pending = std::collections::BTreeMap::new();
+        for (i, r) in rx {
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&out.len()) {
+                match r {
+                    Ok(r) if first_error.is_none() => {
+                        done(&r);
+                        out.push(r);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// One row of the known-faults table of a run: a fault of [`crate::faults::FAULTS`] whose case

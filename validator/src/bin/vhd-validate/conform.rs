@@ -133,6 +133,10 @@ pub struct Args {
     /// Print each case's result to standard error as it finishes.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Cases run at once (default: one per core); results and output keep the case order.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// `--impl` values.
@@ -280,6 +284,7 @@ fn adapters(args: &Args, scratch: &Path) -> Result<Vec<Adapter>, Fatal> {
 
 /// Runs `conform`.
 pub fn run(args: Args) -> Outcome {
+    vhd_validator::parallel::set_jobs(args.jobs).map_err(Fatal::msg)?;
     let probe_dir = tempfile::tempdir().map_err(|e| Fatal::msg(format!("cannot make a scratch directory: {e}")))?;
     let adapters = adapters(&args, probe_dir.path())?;
     let manifest = Manifest::load(&args.corpus).map_err(|e| Fatal::msg(e.to_string()))?;

@@ -21,10 +21,18 @@ pub struct Args {
     /// Also list passing cases (and the extra codes they report).
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Cases verified at once (default: one per core); the output order does not depend on it.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// Runs `corpus`.
 pub fn run(args: Args) -> Outcome {
+    if let Err(e) = vhd_validator::parallel::set_jobs(args.jobs) {
+        eprintln!("vhd-validate: {e}");
+        return Ok(Status::Fatal);
+    }
     let summary = verify_corpus(&args.dir, &CheckOptions::default());
     let mut out = crate::stdout();
     if args.verbose {
