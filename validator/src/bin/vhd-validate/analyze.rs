@@ -11,7 +11,7 @@ use vhd_validator::analyze::map::Map;
 use vhd_validator::analyze::{analyze, Analysis, AnalyzeOptions};
 use vhd_validator::chain::resolve::walk_chain;
 use vhd_validator::chain::{ChainReader, ReadError};
-use vhd_validator::check::{CheckOptions, DEFAULT_MAX_DEPTH};
+use vhd_validator::check::CheckOptions;
 use vhd_validator::finding::escape_text;
 use vhd_validator::io::FileSource;
 
@@ -54,18 +54,9 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_listed: u64,
 
-    /// Directory searched for parent images (by file name) after the parent locators; repeatable.
-    #[arg(long = "parent-dir", value_name = "DIR")]
-    pub parent_dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub chain: crate::ChainArgs,
 
-    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
-          help = crate::PARENT_SEARCH_HELP)]
-    pub parent_search: crate::ParentSearchArg,
-
-    /// Maximum differencing chain length, child included.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
-          value_parser = crate::parse_depth)]
-    pub max_depth: usize,
 }
 
 /// `--format` values.
@@ -130,13 +121,7 @@ pub fn run(args: Args) -> Outcome {
     if args.map.is_some() && args.chains.len() > 1 {
         return Err(Fatal::msg("--map draws one chain; give one CHAIN"));
     }
-    let opts = CheckOptions {
-        parent_dirs: args.parent_dirs.clone(),
-        parent_search: args.parent_search.into(),
-        max_depth: args.max_depth,
-        read_block_data: false,
-        ..CheckOptions::default()
-    };
+    let opts = args.chain.read_options();
     let mut aopts = AnalyzeOptions::default();
     aopts.cluster_size = args.cluster_size;
     aopts.max_listed = usize::try_from(args.max_listed).unwrap_or(usize::MAX);

@@ -3,7 +3,7 @@
 use crate::{progress, Fatal, Outcome, Status};
 use std::path::{Path, PathBuf};
 use vhd_validator::chain::{ChainReader, ReadError};
-use vhd_validator::check::{check_path, CheckOptions, DEFAULT_MAX_DEPTH};
+use vhd_validator::check::check_path;
 
 /// Write the virtual disk of IMAGE (with its differencing chain) to OUT as a raw image.
 ///
@@ -20,18 +20,9 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
 
-    /// Directory searched for parent images (by file name) after the parent locators; repeatable.
-    #[arg(long = "parent-dir", value_name = "DIR")]
-    pub parent_dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub chain: crate::ChainArgs,
 
-    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
-          help = crate::PARENT_SEARCH_HELP)]
-    pub parent_search: crate::ParentSearchArg,
-
-    /// Maximum differencing chain length, child included.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
-          value_parser = crate::parse_depth)]
-    pub max_depth: usize,
 
     /// Replace OUT if it exists and is a regular file (never a device, FIFO, directory or
     /// symbolic link).
@@ -61,13 +52,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Runs `cat`.
 pub fn run(args: Args) -> Outcome {
-    let opts = CheckOptions {
-        parent_dirs: args.parent_dirs.clone(),
-        parent_search: args.parent_search.into(),
-        max_depth: args.max_depth,
-        read_block_data: false,
-        ..CheckOptions::default()
-    };
+    let opts = args.chain.read_options();
     let out_path = &args.output;
     if out_path.as_os_str() == "-" {
         if std::io::IsTerminal::is_terminal(&std::io::stdout()) {

@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use vhd_validator::check::chain::CheckCache;
-use vhd_validator::check::{check_path_cached, CheckOptions, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LISTED};
+use vhd_validator::check::{check_path_cached, CheckOptions, DEFAULT_MAX_LISTED};
 use vhd_validator::Profile;
 
 /// Check VHD images (a directory means every .vhd/.avhd file under it, recursively).
@@ -24,14 +24,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Directory searched for parent images (by file name) after the parent locators;
-    /// repeatable, searched in order.
-    #[arg(long = "parent-dir", value_name = "DIR")]
-    pub parent_dirs: Vec<PathBuf>,
-
-    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
-          help = crate::PARENT_SEARCH_HELP)]
-    pub parent_search: crate::ParentSearchArg,
+    #[command(flatten)]
+    pub chain: crate::ChainArgs,
 
     /// "Now" for the time-stamp-in-the-future rules: RFC 3339 (2024-05-01T12:00:00Z) or Unix
     /// seconds. Default: the system clock. Pass it to make reports reproducible.
@@ -43,10 +37,6 @@ pub struct Args {
     #[arg(long)]
     pub no_data: bool,
 
-    /// Maximum differencing chain length, child included.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
-          value_parser = crate::parse_depth)]
-    pub max_depth: usize,
 
     /// Most findings listed per image by each per-entry or per-block rule (BAT entries, sector
     /// bitmaps, truncated blocks); the rest are counted in one summary finding at the BAT.
@@ -165,9 +155,9 @@ pub fn run(args: Args) -> Outcome {
     let opts = CheckOptions {
         profile: args.profile.into(),
         now_unix: Some(args.now.unwrap_or_else(crate::time::system_now)),
-        parent_dirs: args.parent_dirs.clone(),
-        parent_search: args.parent_search.into(),
-        max_depth: args.max_depth,
+        parent_dirs: args.chain.parent_dirs.clone(),
+        parent_search: args.chain.parent_search.into(),
+        max_depth: args.chain.max_depth,
         read_block_data: !args.no_data,
         max_listed: args.max_listed,
     };
@@ -176,7 +166,7 @@ pub fn run(args: Args) -> Outcome {
     for u in &unreadable {
         crate::error(&u.message);
     }
-    let parent_dirs: Vec<String> = args.parent_dirs.iter().map(|p| p.display().to_string()).collect();
+    let parent_dirs: Vec<String> = args.chain.parent_dirs.iter().map(|p| p.display().to_string()).collect();
     let now_unix = opts.now_unix.unwrap_or_default();
     let mut out = crate::stdout();
     let mut cache = CheckCache::default();

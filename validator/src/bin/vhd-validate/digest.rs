@@ -4,7 +4,6 @@ use crate::{error, progress, Outcome, Status};
 use std::io::Write;
 use std::path::PathBuf;
 use vhd_validator::chain::ChainReader;
-use vhd_validator::check::{CheckOptions, DEFAULT_MAX_DEPTH};
 
 /// Print the SHA-256 of the virtual disk of each IMAGE (with its differencing chain).
 ///
@@ -19,18 +18,9 @@ pub struct Args {
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
 
-    /// Directory searched for parent images (by file name) after the parent locators; repeatable.
-    #[arg(long = "parent-dir", value_name = "DIR")]
-    pub parent_dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub chain: crate::ChainArgs,
 
-    #[arg(long, value_enum, value_name = "WHERE", default_value_t = crate::ParentSearchArg::Confined,
-          help = crate::PARENT_SEARCH_HELP)]
-    pub parent_search: crate::ParentSearchArg,
-
-    /// Maximum differencing chain length, child included.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH,
-          value_parser = crate::parse_depth)]
-    pub max_depth: usize,
 }
 
 /// Lower-case hex of `bytes`.
@@ -40,13 +30,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Runs `digest`. Every image is attempted; any failure makes the status 2.
 pub fn run(args: Args) -> Outcome {
-    let opts = CheckOptions {
-        parent_dirs: args.parent_dirs.clone(),
-        parent_search: args.parent_search.into(),
-        max_depth: args.max_depth,
-        read_block_data: false,
-        ..CheckOptions::default()
-    };
+    let opts = args.chain.read_options();
     let mut out = crate::stdout();
     let mut status = Status::Pass;
     for image in &args.images {

@@ -141,7 +141,7 @@ pub fn parse_depth(s: &str) -> Result<usize, String> {
     }
 }
 
-/// `--parent-search` values (shared by `check`, `cat` and `digest`).
+/// `--parent-search` values (see [`ChainArgs`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ParentSearchArg {
     /// Open a parent only if, with symbolic links resolved, it lies under the child's directory
@@ -156,6 +156,39 @@ impl From<ParentSearchArg> for vhd_validator::check::ParentSearch {
         match p {
             ParentSearchArg::Confined => vhd_validator::check::ParentSearch::Confined,
             ParentSearchArg::Anywhere => vhd_validator::check::ParentSearch::Anywhere,
+        }
+    }
+}
+
+/// The parent search options every subcommand that reads a differencing chain shares
+/// (`check`, `cat`, `digest`, `analyze`).
+#[derive(Debug, clap::Args)]
+pub struct ChainArgs {
+    /// Directory searched for parent images (by file name) after the parent locators;
+    /// repeatable, searched in order.
+    #[arg(long = "parent-dir", value_name = "DIR")]
+    pub parent_dirs: Vec<std::path::PathBuf>,
+
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = ParentSearchArg::Confined,
+          help = PARENT_SEARCH_HELP)]
+    pub parent_search: ParentSearchArg,
+
+    /// Maximum differencing chain length, child included.
+    #[arg(long, value_name = "N", default_value_t = vhd_validator::check::DEFAULT_MAX_DEPTH,
+          value_parser = parse_depth)]
+    pub max_depth: usize,
+}
+
+impl ChainArgs {
+    /// Options that read a chain without checking block data: the parent search of these
+    /// arguments, every other field at its default.
+    pub fn read_options(&self) -> vhd_validator::check::CheckOptions {
+        vhd_validator::check::CheckOptions {
+            parent_dirs: self.parent_dirs.clone(),
+            parent_search: self.parent_search.into(),
+            max_depth: self.max_depth,
+            read_block_data: false,
+            ..vhd_validator::check::CheckOptions::default()
         }
     }
 }
