@@ -257,7 +257,11 @@ fn cross_check_with_7zip(dir: &Path, old_base: &Path, new_path: &Path) -> vhd_va
 /// `windows-fixed.vhd` as the new template.
 #[test]
 fn update_over_a_real_template_matches_7zip_flattening() {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real");
+    // Where the validator's real-image tests look: `VHD_REAL_FIXTURES`, else `shared/` beside
+    // the checkout.
+    let real = std::env::var_os("VHD_REAL_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real"));
     if !real.join("windows-dynamic.vhd").exists() || !have("7zz") {
         return oracle_missing("real fixtures or 7zz");
     }
