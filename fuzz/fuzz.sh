@@ -65,13 +65,13 @@ run)
         -print_final_stats=1 "$@" "$fuzz/corpus/$t"
     ;;
 replay)
-    cd "$fuzz" && exec cargo run -q --release --example replay -- "$@"
+    exec cargo run -q --release --manifest-path "$fuzz/harness/Cargo.toml" --example replay -- "$@"
     ;;
 shrink)
     in=${1:?usage: fuzz.sh shrink FILE [TARGET]}
     t=${2:-scenario_roundtrip}
     if [ "$t" = scenario_roundtrip ]; then
-        cd "$fuzz" && exec cargo run -q --release --example shrink -- "$in" "$in.shrunk"
+        exec cargo run -q --release --manifest-path "$fuzz/harness/Cargo.toml" --example shrink -- "$in" "$in.shrunk"
     fi
     need_build "$t"
     mapfile -t flags < <(options_flags "$fuzz/options/$t.options")

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo build --release -q -p vhd-validator --bin vhd-validate
+cargo build --release -q -p vhd-cli --bin vhd-validate
 cargo build --release -q -p vhd-generator --example write_chain
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

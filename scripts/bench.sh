@@ -90,7 +90,7 @@ fuzz_speed() {
 if [ "$FUZZ_ONLY" = 1 ]; then fuzz_speed; exit 0; fi
 
 echo "== building (release)"
-cargo build --release -q -p vhd-validator --bin vhd-validate -p vhd-generator --bin vhd-generate
+cargo build --release -q -p vhd-cli --bin vhd-validate -p vhd-cli --bin vhd-generate
 V=$ROOT/target/release/vhd-validate
 G=$ROOT/target/release/vhd-generate
 # The image builder and sha2 baseline (validator/benches/vhdbench.rs), located through cargo.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes corpus/seed/: the QEMU-made images with the exact commands below, then the encoder-made
-# ones (chain and deliberately corrupt images) from validator/tests/common/seed.rs.
+# ones (chain and deliberately corrupt images) from validator/testkit/src/seed.rs.
 #
 # Usage: scripts/make-seed-corpus.sh            (from the workspace root)
 #        scripts/make-seed-corpus.sh --qemu-only
@@ -36,5 +36,5 @@ if [ "${1:-}" = "--qemu-only" ]; then
     exit 0
 fi
 
-# Encoder-made files (see validator/tests/common/seed.rs and corpus/seed/README.md).
-VHD_REGEN_SEED=1 cargo test -q -p vhd-validator --test real_images seed_corpus_encoder_files_are_current
+# Encoder-made files (see validator/testkit/src/seed.rs and corpus/seed/README.md).
+VHD_REGEN_SEED=1 cargo test -q -p vhd-cli --test real_images seed_corpus_encoder_files_are_current

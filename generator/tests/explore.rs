@@ -3,10 +3,10 @@
 //! partly present, and the reproducer comes back small.
 
 use std::sync::atomic::AtomicBool;
+use vhd_conform::{Adapter, Outcome};
 use vhd_generator::explore::{self, Budget, ExploreOptions, Quiet};
 use vhd_generator::plan;
 use vhd_generator::scenario::Kind;
-use vhd_validator::conform::{Adapter, Outcome};
 
 fn toy() -> Adapter {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/toy_reader_ignores_bitmaps.py");

@@ -8,8 +8,6 @@
 //! vhdbench sha256 FILE [CHUNK_KIB]             SHA-256 of a flat file with sha2 (the baseline)
 //! vhdbench sha256-zeros BYTES                  SHA-256 of BYTES zeros from a static buffer (the
 //!                                              generator's floor: nothing read or written)
-//! vhdbench fuzz-exec DIR ROUNDS              fuzzing::validate_image over every file of DIR,
-//!                                              ROUNDS times; prints executions per second of CPU
 //! vhdbench digest IMAGE [CHUNK_KIB]            ChainReader::digest with a given chunk size
 //! vhdbench cat IMAGE OUT [CHUNK_KIB]           ChainReader::write_raw with a given chunk size
 //! ```
@@ -82,25 +80,6 @@ fn run(args: &[String]) -> Result<(), String> {
                 h.update(&buf[..n]);
             }
             println!("{}", hex(&h.finalize()));
-        }
-        Some("fuzz-exec") => {
-            let mut inputs = Vec::new();
-            for e in std::fs::read_dir(path(1)?).map_err(io)? {
-                let p = e.map_err(io)?.path();
-                if p.is_file() {
-                    inputs.push(std::fs::read(&p).map_err(io)?);
-                }
-            }
-            let rounds = num(args, 2, "ROUNDS")?;
-            let start = std::time::Instant::now();
-            for _ in 0..rounds {
-                for data in &inputs {
-                    vhd_validator::fuzzing::validate_image(data);
-                }
-            }
-            let secs = start.elapsed().as_secs_f64();
-            let execs = inputs.len() as f64 * rounds as f64;
-            println!("{} inputs x {rounds} rounds: {:.0} exec/s (wall)", inputs.len(), execs / secs);
         }
         Some("sha256-zeros") => {
             let mut h = Sha256::new();

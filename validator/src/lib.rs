@@ -9,18 +9,14 @@
 //! - [`chain`]: the reference chain reader (parent resolution, `read_at`, extents, digest).
 //! - [`io`]: read-only random access to image bytes.
 //! - [`progress`]: the progress hook long operations report to (front ends draw it).
-//! - [`conform`]: the conformance runner (other implementations against a corpus).
-//! - [`fuzzing`]: the bodies of the fuzz targets (oracles that hold for any input).
 #![forbid(unsafe_code)]
 
 pub mod analyze;
 pub mod chain;
 pub mod check;
-pub mod conform;
 pub mod faults;
 pub mod finding;
 pub mod format;
-pub mod fuzzing;
 pub mod io;
 pub mod manifest;
 pub mod parallel;

@@ -10,9 +10,7 @@
 //! Contract: [`Progress::start`] is called once, before any [`Progress::advance`]; the amounts
 //! passed to `advance` add up to at most the total given to `start`, and to exactly that total
 //! when the operation succeeds. Finishing or clearing a display is the front end's business;
-//! [`bar`] is the indicatif bar the front ends of this workspace draw (only on a terminal).
-
-pub mod bar;
+//! The command lines draw an indicatif bar (`vhd_cli::bar`, only on a terminal).
 
 /// Receives progress reports from a long operation (from several threads at once when the
 /// operation runs in parallel, hence `Sync`).

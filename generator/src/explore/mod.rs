@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use vhd_validator::conform::{Adapter, ConformError, Judging, Outcome, ReaderOptions};
+use vhd_conform::{Adapter, ConformError, Judging, Outcome, ReaderOptions};
 use vhd_validator::rules::{Code, Severity};
 
 /// How long an exploration runs.

@@ -3,7 +3,7 @@
 //!
 //! The references are the validator (its findings give the case's expected codes and verdicts)
 //! and the reference chain reader (its SHA-256 of the virtual disk is what a reader must
-//! return). The implementation runs through [`vhd_validator::conform::run_reader`] on a
+//! return). The implementation runs through [`vhd_conform::run_reader`] on a
 //! one-case manifest, so the judging is conform's own.
 
 use crate::case::{generate_case, verdicts, GenOptions};
@@ -12,9 +12,9 @@ use crate::error::GenError;
 use crate::plan;
 use crate::scenario::{Kind, Scenario};
 use std::path::Path;
+use vhd_conform::{self, Adapter, CaseResult, Outcome, ReaderOptions};
 use vhd_validator::chain::ChainReader;
 use vhd_validator::check::{check_path, CheckOptions};
-use vhd_validator::conform::{self, Adapter, CaseResult, Outcome, ReaderOptions};
 use vhd_validator::manifest::{hex, safe_join, Case, Manifest};
 use vhd_validator::rules::{Code, Profile, Severity};
 
@@ -118,12 +118,13 @@ pub fn observe(
     dir: &Path,
     adapter: &Adapter,
     ropts: &ReaderOptions,
-) -> Result<Option<Observation>, conform::ConformError> {
+) -> Result<Option<Observation>, vhd_conform::ConformError> {
     let _ = std::fs::remove_dir_all(dir);
     let Ok(built) = build(s, dir) else {
         return Ok(None);
     };
-    let run = conform::run_reader(dir, &built.manifest, std::slice::from_ref(adapter), ropts, None, &mut |_, _| {})?;
+    let run =
+        vhd_conform::run_reader(dir, &built.manifest, std::slice::from_ref(adapter), ropts, None, &mut |_, _| {})?;
     let Some(result) = run.implementations.into_iter().next().and_then(|i| i.results.into_iter().next()) else {
         return Ok(None);
     };

@@ -14,7 +14,7 @@ use crate::scenario::{Kind, Scenario};
 use crate::shrink::Shrunk;
 use crate::yaml;
 use std::path::Path;
-use vhd_validator::conform::{self, Adapter, Outcome, ReaderOptions};
+use vhd_conform::{self, Adapter, Outcome, ReaderOptions};
 use vhd_validator::manifest::Verdict;
 use vhd_validator::rules::{Code, Profile};
 
@@ -96,8 +96,8 @@ pub fn explain(implementation: &str, o: &Observation, s: &Scenario, count: u64, 
         verdict(Profile::Strict),
         verdict(Profile::Compat),
         match r.requirement {
-            conform::Requirement::Read => "read",
-            conform::Requirement::Reject => "refused",
+            vhd_conform::Requirement::Read => "read",
+            vhd_conform::Requirement::Reject => "refused",
             _ => "read correctly or refused",
         },
         if o.locus == "-" { String::new() } else { format!("{}: ", o.locus) },
@@ -142,8 +142,14 @@ pub fn write_fault(out: &Path, f: &Fault, adapter: &Adapter, ropts: &ReaderOptio
     std::fs::write(tmp.join("scenario.yaml"), text).map_err(io(&tmp))?;
     let case_dir = tmp.join("case");
     let built = oracle::build(&f.scenario, &case_dir)?;
-    let run =
-        conform::run_reader(&case_dir, &built.manifest, std::slice::from_ref(adapter), ropts, None, &mut |_, _| {})?;
+    let run = vhd_conform::run_reader(
+        &case_dir,
+        &built.manifest,
+        std::slice::from_ref(adapter),
+        ropts,
+        None,
+        &mut |_, _| {},
+    )?;
     if let Some(r) = run.implementations.first().and_then(|i| i.results.first()) {
         let json = serde_json::to_string_pretty(r).unwrap_or_default();
         std::fs::write(tmp.join("result.json"), json + "\n").map_err(io(&tmp))?;
