@@ -1,7 +1,7 @@
 #!/bin/bash -eu
 # Builds every cargo-fuzz target of fuzz/ into $OUT, each self-contained (ClusterFuzzLite and
 # OSS-Fuzz run them away from the source tree): the binary (seed images and scenarios embedded by
-# fuzz/build.rs), <target>_seed_corpus.zip, <target>.options (libFuzzer max_len, timeout, dict)
+# fuzz/harness/build.rs), <target>_seed_corpus.zip, <target>.options (libFuzzer max_len, timeout, dict)
 # and the dictionary vhd.dict.
 #
 # Environment (set by the base-builder-rust image, or by .clusterfuzzlite/simulate.sh):
