@@ -34,6 +34,8 @@ fn main() {
     let (mut images, mut scenarios) = (Vec::new(), Vec::new());
     files(&seed, "vhd", false, &mut images);
     files(&specs, "yaml", true, &mut scenarios);
+    // The recipe table is not a scenario (the generator embeds it on its own).
+    scenarios.retain(|p| p != &specs.join("recipes.yaml"));
     images.sort();
     scenarios.sort();
     let mut out = String::new();

@@ -60,7 +60,8 @@ fn rel_slash(p: &Path, root: &Path) -> String {
 
 /// Expands files and directories (searched recursively for `*.yaml` / `*.yml`, sorted) into
 /// inputs. Symbolic links to directories are not followed (no cycles); entries that are not
-/// regular files are skipped with a note on stderr.
+/// regular files are skipped with a note on stderr. The recipe table at the top of a directory
+/// ([`crate::recipes::TABLE_FILE`]) is not a scenario and is skipped.
 ///
 /// # Errors
 /// [`GenError::Io`] when a path cannot be read.
@@ -72,6 +73,9 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, GenError> {
             walk(p, &mut files)?;
             for f in files {
                 let rel = rel_slash(&f, p);
+                if rel == crate::recipes::TABLE_FILE {
+                    continue;
+                }
                 let id = rel.rsplit_once('.').map_or(rel.clone(), |(a, _)| a.to_string());
                 v.push(Input { path: f, default_id: id, source: rel });
             }
