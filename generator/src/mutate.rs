@@ -1,8 +1,9 @@
 //! Mutations: corruptions applied to laid-out image files, in scenario order.
 //!
 //! Each operation edits the file on disk through the validator's codecs (decode, change a
-//! field, optionally reseal, encode) so that, for instance, `set-footer-field` with
-//! `reseal: true` yields the field's own rule and not FOOTER-CHECKSUM, while
+//! field, optionally reseal, encode); field mutations name the bytes they set through the
+//! validator's field tables (`format::footer::Field` and its kin). So, for instance,
+//! `set-footer-field` with `reseal: true` yields the field's own rule and not FOOTER-CHECKSUM, while
 //! `break-footer-checksum` yields FOOTER-CHECKSUM alone. Operations that change which sectors
 //! are present (`set-bitmap-bits`, `set-bat-entry` to unallocated) update the content model.
 
@@ -13,9 +14,9 @@ use crate::values::{FieldValue, Size};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use vhd_validator::format::footer::{FOOTER_SIZE, SHORT_FOOTER_SIZE};
-use vhd_validator::format::header::HEADER_SIZE;
-use vhd_validator::format::locator::encode_utf16le;
+use vhd_validator::format::footer::{self, FOOTER_SIZE, SHORT_FOOTER_SIZE};
+use vhd_validator::format::header::{self, HEADER_SIZE};
+use vhd_validator::format::locator::{self, encode_utf16le};
 use vhd_validator::format::{bitmap, DiskType, DynamicDiskHeader, HardDiskFooter, ParentLocatorEntry, UNALLOCATED};
 
 /// One image of the chain while mutations run.
@@ -81,11 +82,6 @@ fn int(v: &FieldValue, ctx: &str) -> Result<u64, GenError> {
     }
 }
 
-fn int_of<T: TryFrom<u64>>(v: &FieldValue, ctx: &str) -> Result<T, GenError> {
-    let i = int(v, ctx)?;
-    T::try_from(i).map_err(|_| bad(ctx, format!("{i} does not fit the field")))
-}
-
 fn fourcc(v: &FieldValue, ctx: &str) -> Result<[u8; 4], GenError> {
     match v {
         FieldValue::Int(i) => u32::try_from(*i).map(u32::to_be_bytes).map_err(|_| bad(ctx, "does not fit 32 bits")),
@@ -119,49 +115,138 @@ fn cookie(v: &FieldValue, ctx: &str) -> Result<[u8; 8], GenError> {
     }
 }
 
-fn set_footer_field(f: &mut HardDiskFooter, field: FooterField, v: &FieldValue, ctx: &str) -> Result<(), GenError> {
+/// The bytes a field mutation sets, named through the validator's field tables: the table
+/// row, and the offset and length of the bytes set within that field (a whole field, or one
+/// part of it: a geometry component, a reserved byte).
+type Place<F> = (F, u64, u64);
+
+fn whole_footer(f: footer::Field) -> Place<footer::Field> {
+    (f, 0, f.len())
+}
+
+fn footer_place(field: FooterField) -> Place<footer::Field> {
+    use footer::Field as F;
     match field {
-        FooterField::Cookie => f.cookie = cookie(v, ctx)?,
-        FooterField::Features => f.features = int_of(v, ctx)?,
-        FooterField::Version => f.file_format_version = int_of(v, ctx)?,
-        FooterField::DataOffset => f.data_offset = int(v, ctx)?,
-        FooterField::Timestamp => f.timestamp = int_of(v, ctx)?,
-        FooterField::CreatorApplication => f.creator_application = fourcc(v, ctx)?,
-        FooterField::CreatorVersion => f.creator_version = int_of(v, ctx)?,
-        FooterField::CreatorHostOs => f.creator_host_os = u32::from_be_bytes(fourcc(v, ctx)?),
-        FooterField::OriginalSize => f.original_size = int(v, ctx)?,
-        FooterField::CurrentSize => f.current_size = int(v, ctx)?,
-        FooterField::Cylinders => f.geometry.cylinders = int_of(v, ctx)?,
-        FooterField::Heads => f.geometry.heads = int_of(v, ctx)?,
-        FooterField::SectorsPerTrack => f.geometry.sectors_per_track = int_of(v, ctx)?,
-        FooterField::DiskType => f.disk_type = int_of(v, ctx)?,
-        FooterField::Checksum => f.checksum = int_of(v, ctx)?,
-        FooterField::UniqueId => f.unique_id = uuid(v, ctx)?,
-        FooterField::SavedState => f.saved_state = int_of(v, ctx)?,
-        FooterField::Hidden => f.reserved[0] = int_of(v, ctx)?,
-        FooterField::Reserved => f.reserved[1] = int_of(v, ctx)?,
+        FooterField::Cookie => whole_footer(F::Cookie),
+        FooterField::Features => whole_footer(F::Features),
+        FooterField::Version => whole_footer(F::FileFormatVersion),
+        FooterField::DataOffset => whole_footer(F::DataOffset),
+        FooterField::Timestamp => whole_footer(F::Timestamp),
+        FooterField::CreatorApplication => whole_footer(F::CreatorApplication),
+        FooterField::CreatorVersion => whole_footer(F::CreatorVersion),
+        FooterField::CreatorHostOs => whole_footer(F::CreatorHostOs),
+        FooterField::OriginalSize => whole_footer(F::OriginalSize),
+        FooterField::CurrentSize => whole_footer(F::CurrentSize),
+        FooterField::Cylinders => (F::Geometry, 0, 2),
+        FooterField::Heads => (F::Geometry, 2, 1),
+        FooterField::SectorsPerTrack => (F::Geometry, 3, 1),
+        FooterField::DiskType => whole_footer(F::DiskType),
+        FooterField::Checksum => whole_footer(F::Checksum),
+        FooterField::UniqueId => whole_footer(F::UniqueId),
+        FooterField::SavedState => whole_footer(F::SavedState),
+        FooterField::Hidden => (F::Reserved, 0, 1),
+        FooterField::Reserved => (F::Reserved, 1, 1),
     }
+}
+
+/// The place of a header mutation; `None` for the parent name (set as text).
+fn header_place(field: HeaderField) -> Option<Place<header::Field>> {
+    use header::Field as F;
+    let whole = |f: F| Some((f, 0, f.len()));
+    match field {
+        HeaderField::Cookie => whole(F::Cookie),
+        HeaderField::DataOffset => whole(F::DataOffset),
+        HeaderField::TableOffset => whole(F::TableOffset),
+        HeaderField::Version => whole(F::HeaderVersion),
+        HeaderField::MaxTableEntries => whole(F::MaxTableEntries),
+        HeaderField::BlockSize => whole(F::BlockSize),
+        HeaderField::Checksum => whole(F::Checksum),
+        HeaderField::ParentUniqueId => whole(F::ParentUniqueId),
+        HeaderField::ParentTimestamp => whole(F::ParentTimestamp),
+        HeaderField::Reserved1 => whole(F::Reserved1),
+        HeaderField::ParentName => None,
+        HeaderField::Reserved2 => Some((F::Reserved2, 0, 1)),
+    }
+}
+
+fn locator_field(field: LocatorField) -> locator::Field {
+    match field {
+        LocatorField::Code => locator::Field::PlatformCode,
+        LocatorField::Space => locator::Field::DataSpace,
+        LocatorField::Length => locator::Field::DataLength,
+        LocatorField::Reserved => locator::Field::Reserved,
+        LocatorField::Offset => locator::Field::DataOffset,
+    }
+}
+
+/// An integer value as `len` big-endian bytes; an error when it does not fit.
+fn int_bytes(v: &FieldValue, len: u64, ctx: &str) -> Result<Vec<u8>, GenError> {
+    let i = int(v, ctx)?;
+    let len = usize::try_from(len).ok().filter(|&n| n <= 8).ok_or_else(|| bad(ctx, "not an integer field"))?;
+    if len < 8 && i >> (8 * len) != 0 {
+        return Err(bad(ctx, format!("{i} does not fit the field")));
+    }
+    Ok(i.to_be_bytes()[8 - len..].to_vec())
+}
+
+/// Writes `value` over bytes `at..at + value.len()` of `field` (offset `field_offset` within
+/// the encoding `b`).
+fn put(b: &mut [u8], field_offset: u64, at: u64, value: &[u8]) {
+    let start = usize::try_from(field_offset.saturating_add(at)).unwrap_or(usize::MAX);
+    if let Some(dst) = start.checked_add(value.len()).and_then(|end| b.get_mut(start..end)) {
+        dst.copy_from_slice(value);
+    }
+}
+
+fn set_footer_field(f: &mut HardDiskFooter, field: FooterField, v: &FieldValue, ctx: &str) -> Result<(), GenError> {
+    let (spec, at, len) = footer_place(field);
+    let value = match field {
+        FooterField::Cookie => cookie(v, ctx)?.to_vec(),
+        FooterField::CreatorApplication | FooterField::CreatorHostOs => fourcc(v, ctx)?.to_vec(),
+        FooterField::UniqueId => uuid(v, ctx)?.to_vec(),
+        _ => int_bytes(v, len, ctx)?,
+    };
+    let mut b = f.encode();
+    put(&mut b, spec.offset(), at, &value);
+    *f = HardDiskFooter::decode(&b);
     Ok(())
 }
 
 fn set_header_field(h: &mut DynamicDiskHeader, field: HeaderField, v: &FieldValue, ctx: &str) -> Result<(), GenError> {
-    match field {
-        HeaderField::Cookie => h.cookie = cookie(v, ctx)?,
-        HeaderField::DataOffset => h.data_offset = int(v, ctx)?,
-        HeaderField::TableOffset => h.table_offset = int(v, ctx)?,
-        HeaderField::Version => h.header_version = int_of(v, ctx)?,
-        HeaderField::MaxTableEntries => h.max_table_entries = int_of(v, ctx)?,
-        HeaderField::BlockSize => h.block_size = int_of(v, ctx)?,
-        HeaderField::Checksum => h.checksum = int_of(v, ctx)?,
-        HeaderField::ParentUniqueId => h.parent_unique_id = uuid(v, ctx)?,
-        HeaderField::ParentTimestamp => h.parent_timestamp = int_of(v, ctx)?,
-        HeaderField::Reserved1 => h.reserved1 = int_of(v, ctx)?,
-        HeaderField::ParentName => match v {
-            FieldValue::Text(t) => h.set_parent_name(t),
-            FieldValue::Int(_) => return Err(bad(ctx, "the parent name is a string")),
-        },
-        HeaderField::Reserved2 => h.reserved2[0] = int_of(v, ctx)?,
-    }
+    let Some((spec, at, len)) = header_place(field) else {
+        return match v {
+            FieldValue::Text(t) => {
+                h.set_parent_name(t);
+                Ok(())
+            }
+            FieldValue::Int(_) => Err(bad(ctx, "the parent name is a string")),
+        };
+    };
+    let value = match field {
+        HeaderField::Cookie => cookie(v, ctx)?.to_vec(),
+        HeaderField::ParentUniqueId => uuid(v, ctx)?.to_vec(),
+        _ => int_bytes(v, len, ctx)?,
+    };
+    let mut b = h.encode();
+    put(&mut b, spec.offset(), at, &value);
+    *h = DynamicDiskHeader::decode(&b);
+    Ok(())
+}
+
+fn set_locator_field(
+    e: &mut ParentLocatorEntry,
+    field: LocatorField,
+    v: &FieldValue,
+    ctx: &str,
+) -> Result<(), GenError> {
+    let spec = locator_field(field);
+    let value = match field {
+        LocatorField::Code => locator_code(v, ctx)?.to_be_bytes().to_vec(),
+        _ => int_bytes(v, spec.len(), ctx)?,
+    };
+    let mut b = e.encode();
+    put(&mut b, spec.offset(), 0, &value);
+    *e = ParentLocatorEntry::decode(&b);
     Ok(())
 }
 
@@ -449,14 +534,7 @@ pub fn apply(levels: &mut [Level], m: &Mutation, ctx: &str) -> Result<(), GenErr
             let slot = usize::from(*slot);
             l.edit_header(ctx, *reseal, |h| {
                 let e = h.parent_locators.get_mut(slot).ok_or_else(|| bad(ctx, "slot out of range 0..8"))?;
-                match field {
-                    LocatorField::Code => e.platform_code = locator_code(value, ctx)?,
-                    LocatorField::Space => e.platform_data_space = int_of(value, ctx)?,
-                    LocatorField::Length => e.platform_data_length = int_of(value, ctx)?,
-                    LocatorField::Reserved => e.reserved = int_of(value, ctx)?,
-                    LocatorField::Offset => e.platform_data_offset = int(value, ctx)?,
-                }
-                Ok(())
+                set_locator_field(e, *field, value, ctx)
             })?
         }
         Op::SetLocatorPayload { slot, hex, set_length } => {
@@ -515,4 +593,46 @@ fn make_cycle(levels: &mut [Level], li: usize, to: usize, ctx: &str) -> Result<(
         };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bytes` with `value` (big-endian) written over `len` bytes at `start`.
+    fn with(bytes: &[u8], start: u64, len: u64, value: u64) -> Vec<u8> {
+        let mut v = bytes.to_vec();
+        let (start, len) = (start as usize, len as usize);
+        v[start..start + len].copy_from_slice(&value.to_be_bytes()[8 - len..]);
+        v
+    }
+
+    #[test]
+    fn integer_field_mutations_set_the_bytes_the_validator_table_names() {
+        use FooterField as F;
+        for field in [F::Features, F::Version, F::DataOffset, F::CurrentSize, F::Cylinders, F::Heads, F::Hidden] {
+            let mut f = HardDiskFooter::new(DiskType::Dynamic, 10 << 20, 512);
+            let before = f.encode();
+            set_footer_field(&mut f, field, &FieldValue::Int(0xA5), "t").expect("set");
+            let (spec, at, len) = footer_place(field);
+            assert_eq!(f.encode().to_vec(), with(&before, spec.offset() + at, len, 0xA5), "{field:?}");
+        }
+        for field in [HeaderField::TableOffset, HeaderField::BlockSize, HeaderField::Reserved2] {
+            let mut h = DynamicDiskHeader::new(1536, 5, 2 << 20);
+            let before = h.encode();
+            set_header_field(&mut h, field, &FieldValue::Int(0x5A), "t").expect("set");
+            let (spec, at, len) = header_place(field).expect("a byte field");
+            assert_eq!(h.encode().to_vec(), with(&before, spec.offset() + at, len, 0x5A), "{field:?}");
+        }
+        let mut e = ParentLocatorEntry::default();
+        set_locator_field(&mut e, LocatorField::Space, &FieldValue::Int(3), "t").expect("set");
+        assert_eq!(e.platform_data_space, 3);
+        let err = set_footer_field(
+            &mut HardDiskFooter::new(DiskType::Fixed, 1 << 20, u64::MAX),
+            F::Heads,
+            &FieldValue::Int(256),
+            "t",
+        );
+        assert!(err.is_err_and(|e| e.to_string().contains("256 does not fit the field")));
+    }
 }

@@ -35,8 +35,6 @@ pub const DEFAULT_BLOCK_SIZE: u64 = 2 << 20;
 pub const DEFAULT_CREATOR: [u8; 4] = *b"win ";
 /// Default creator version (10.0).
 pub const DEFAULT_CREATOR_VERSION: u32 = 0x000A_0000;
-/// Largest current size the generator lays out: 2040 GiB (the format's limit).
-pub const MAX_SIZE: u64 = 0xFF00_0000 * 512;
 /// Most BAT entries the generator lays out (a 64 MiB BAT; 2040 GiB of 128 KiB blocks).
 pub const MAX_TABLE_ENTRIES: u32 = 1 << 24;
 /// Directory that derived absolute locator paths name (`C:\vhd-corpus\NAME`, `/vhd-corpus/NAME`).
@@ -556,7 +554,7 @@ fn plan_image(
 ) -> Result<ImagePlan, GenError> {
     let path = field_path(level);
     let size = img.size.0;
-    if size > MAX_SIZE {
+    if size > vhd_validator::format::footer::MAX_CURRENT_SIZE {
         return Err(invalid(&format!("{path}.size"), format!("{size} bytes exceeds 2040 GiB")));
     }
     let lay = &img.layout;

@@ -1,7 +1,8 @@
 //! vhd-validator: the conformance authority for Microsoft VHD images.
 //!
-//! - [`format`]: decode/encode of every on-disk structure (hard disk footer, dynamic disk header,
-//!   parent locators, BAT, sector bitmaps), the CHS geometry algorithm, checksums, timestamps.
+//! - [`format`](mod@format): decode/encode of every on-disk structure (hard disk footer, dynamic
+//!   disk header, parent locators, BAT, sector bitmaps) with one typed field table each, the
+//!   tolerant layout parse, the CHS geometry algorithm, checksums, timestamps.
 //! - [`rules`]: the rule catalogue (stable codes, severities per profile).
 //! - [`finding`]: the finding data model.
 //! - [`check`]: image and chain validation, one module per rule family.
@@ -9,6 +10,8 @@
 //! - [`chain`]: the reference chain reader (parent resolution, `read_at`, extents, digest).
 //! - [`io`]: read-only random access to image bytes.
 //! - [`progress`]: the progress hook long operations report to (front ends draw it).
+//!
+//! Dependencies run one way: `format` ← `chain` (the reader) ← `check` (the rules).
 #![forbid(unsafe_code)]
 
 pub mod analyze;

@@ -60,11 +60,11 @@ use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use vhd_validator::chain::reader::ReadError;
 use vhd_validator::chain::resolve::{candidates, locator_paths, walk_chain};
-use vhd_validator::chain::ChainReader;
+use vhd_validator::chain::{ChainReader, ResolveOptions};
 use vhd_validator::check::{check_image, CheckOptions, ImageReport, Layout};
 use vhd_validator::format::bat::padded_bat_bytes;
-use vhd_validator::format::footer::FOOTER_SIZE;
-use vhd_validator::format::header::HEADER_SIZE;
+use vhd_validator::format::footer::{FOOTER_SIZE, MAX_CURRENT_SIZE};
+use vhd_validator::format::header::{Field as HeaderField, HEADER_SIZE};
 use vhd_validator::format::locator::{encode_macx, encode_utf16le};
 use vhd_validator::format::{
     Bat, DiskType, DynamicDiskHeader, HardDiskFooter, ParentLocatorEntry, PlatformCode, SECTOR_SIZE, UNALLOCATED,
@@ -569,7 +569,7 @@ impl Anchors {
                 0,
                 layout.footer_start(),
                 inside(header.unwrap_or(0)),
-                inside(header.map_or(0, |o| o.saturating_add(576))),
+                inside(header.map_or(0, |o| HeaderField::ParentLocator.at(o))),
                 inside(h.map_or(0, |h| h.table_offset)),
                 inside(locator),
                 inside(block),
@@ -635,8 +635,8 @@ const U64_VALUES: [u64; 12] = [
     u64::MAX - 511,
     1 << 32,
     1 << 40,
-    0xFF00_0000 * 512,
-    0xFF00_0000 * 512 + 512,
+    MAX_CURRENT_SIZE,
+    MAX_CURRENT_SIZE + 512,
 ];
 
 /// Applies patch `op` at `offset` of `img` (see [`mutate_corpus`]); out-of-range bytes are
@@ -974,7 +974,7 @@ fn gaps_read_zero(r: &ChainReader, extents: &[vhd_validator::chain::Extent], win
 fn exercise_resolution(data: &[u8], header: &DynamicDiskHeader) {
     let locators = locator_paths(&SliceSource(data), header);
     let opts = CheckOptions { parent_dirs: vec![PathBuf::from("search-dir")], ..fuzz_options(Profile::Strict) };
-    let cands = candidates(Path::new("fuzz-dir/child.vhd"), header, &locators, &opts);
+    let cands = candidates(Path::new("fuzz-dir/child.vhd"), header, &locators, &ResolveOptions::from(&opts));
     for (i, c) in cands.iter().enumerate() {
         assert!(!cands[..i].iter().any(|d| d.path == c.path), "duplicate candidate path {}", c.path.display());
     }

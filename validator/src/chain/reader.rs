@@ -34,8 +34,8 @@
 //! dynamic disk, space past a parent's current size): `digest` hashes such ranges from a static
 //! zero buffer, `write_raw` leaves them as holes.
 
-use super::resolve::{walk_chain, ResolvedChain};
-use crate::check::{CheckOptions, Layout};
+use super::resolve::{walk_chain, ChainEnd, ResolveOptions, ResolvedChain, MAX_CHAIN_DEPTH};
+use crate::format::Layout;
 use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE, UNALLOCATED};
 use crate::io::{hash_zeros, FileSource, ReadAt, ZEROS};
 use crate::progress::{Meter, NoProgress, Progress};
@@ -54,21 +54,82 @@ pub const DEFAULT_CHUNK_SIZE: usize = 64 << 10;
 /// Largest chunk size [`ChainReader::set_chunk_size`] accepts (64 MiB); larger values are cut.
 pub const MAX_CHUNK_SIZE: usize = 64 << 20;
 
-/// Largest current size the reader gives a meaning to: 0xFF000000 sectors (2040 GiB), the most
-/// that 32-bit BAT sector numbers can address (QEMU `VHD_MAX_SECTORS`; VirtualBox `VHD_MAX_SIZE`).
-/// A larger footer current size (rule FOOTER-SIZE-MAX) makes the image unreadable, so that no
-/// `digest` or `write_raw` runs over exabytes of zeros behind a small file.
-pub const MAX_VIRTUAL_SIZE: u64 = 0xFF00_0000 * SECTOR_SIZE;
+/// Largest current size the reader gives a meaning to: [`crate::format::footer::MAX_CURRENT_SIZE`]
+/// (2040 GiB). A larger footer current size (rule FOOTER-SIZE-MAX) makes the image unreadable,
+/// so that no `digest` or `write_raw` runs over exabytes of zeros behind a small file.
+pub const MAX_VIRTUAL_SIZE: u64 = crate::format::footer::MAX_CURRENT_SIZE;
 
-/// Why the virtual disk cannot be read.
+/// Why the virtual disk cannot be read. Every variant but [`ReadError::Io`] displays as
+/// `unreadable image: ...`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// I/O error on an image file.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    /// The image or chain is too damaged to give its virtual disk a meaning.
-    #[error("unreadable image: {0}")]
-    Unreadable(String),
+    /// Image `level` of the chain (0 = the child) is too damaged to give its virtual disk a
+    /// meaning.
+    #[error("unreadable image: {}{problem}", ancestor(*.level))]
+    Image {
+        /// Index in the chain, child first.
+        level: usize,
+        /// What is wrong with it.
+        problem: ImageProblem,
+    },
+    /// The chain could not be resolved up to its base image; `message` names the last image
+    /// resolved and why ([`ResolvedChain::problem`]).
+    #[error("unreadable image: {message}")]
+    Chain {
+        /// Why the walk stopped ([`ChainEnd`], never `Complete`).
+        end: Box<ChainEnd>,
+        /// The one-line explanation.
+        message: String,
+    },
+    /// [`ChainReader::from_sources`] was given no image.
+    #[error("unreadable image: no image given")]
+    NoImage,
+    /// More than [`MAX_CHAIN_DEPTH`] images would be read.
+    #[error("unreadable image: a chain of {levels} images is longer than the {max} the reader supports", max = MAX_CHAIN_DEPTH)]
+    TooDeep {
+        /// The number of images given.
+        levels: usize,
+    },
+}
+
+/// `ancestor N: ` for a parent level, nothing for the child.
+fn ancestor(level: usize) -> String {
+    if level == 0 {
+        String::new()
+    } else {
+        format!("ancestor {level}: ")
+    }
+}
+
+/// What makes one image of a chain unreadable ([`ReadError::Image`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageProblem {
+    /// Neither the trailing footer nor (for a sparse disk) the copy at offset 0 is usable.
+    #[error("no usable hard disk footer (no \"conectix\" cookie)")]
+    NoFooter,
+    /// The footer's current size (bytes) exceeds [`MAX_VIRTUAL_SIZE`].
+    #[error("current size {0} bytes exceeds the format maximum of {MAX_VIRTUAL_SIZE} bytes (2040 GiB)")]
+    TooLarge(u64),
+    /// The footer's disk type is not fixed, dynamic or differencing (the raw value).
+    #[error("unknown disk type {0}")]
+    UnknownDiskType(u32),
+    /// A sparse disk whose dynamic disk header cannot be read.
+    #[error("sparse disk without a readable dynamic disk header")]
+    NoHeader,
+    /// The header's block size is not a non-zero multiple of 512.
+    #[error("dynamic disk header block size is not a non-zero multiple of 512")]
+    BlockSize,
+    /// No BAT entry lies inside the file (and the disk is not empty).
+    #[error("the BAT lies outside the file")]
+    BatOutsideFile,
+    /// The last image given is a differencing disk ([`ChainReader::from_sources`]).
+    #[error("differencing disk without a parent")]
+    NoParent,
 }
 
 /// A range of the virtual disk where some image in the chain holds data (bytes).
@@ -145,34 +206,31 @@ fn read_zero_fill(src: &dyn ReadAt, mut offset: u64, mut buf: &mut [u8]) -> Resu
     Ok(())
 }
 
-fn unreadable(level: usize, why: impl fmt::Display) -> ReadError {
-    ReadError::Unreadable(if level == 0 { why.to_string() } else { format!("ancestor {level}: {why}") })
+fn unreadable(level: usize, problem: ImageProblem) -> ReadError {
+    ReadError::Image { level, problem }
 }
 
 impl Level {
     /// Builds a level from an image and its parsed structures.
     fn new(index: usize, src: Box<dyn ReadAt>, layout: Layout) -> Result<Level, ReadError> {
         let Some(footer) = layout.footer() else {
-            return Err(unreadable(index, "no usable hard disk footer (no \"conectix\" cookie)"));
+            return Err(unreadable(index, ImageProblem::NoFooter));
         };
         let size = footer.current_size;
         if size > MAX_VIRTUAL_SIZE {
-            return Err(unreadable(
-                index,
-                format!("current size {size} bytes exceeds the format maximum of {MAX_VIRTUAL_SIZE} bytes (2040 GiB)"),
-            ));
+            return Err(unreadable(index, ImageProblem::TooLarge(size)));
         }
         let kind = match footer.kind() {
             DiskType::Fixed => Kind::Fixed { data_len: size.min(layout.footer_start()) },
             k @ (DiskType::Dynamic | DiskType::Differencing) => {
                 if layout.header.is_none() {
-                    return Err(unreadable(index, "sparse disk without a readable dynamic disk header"));
+                    return Err(unreadable(index, ImageProblem::NoHeader));
                 }
                 let Some(geom) = layout.block else {
-                    return Err(unreadable(index, "dynamic disk header block size is not a non-zero multiple of 512"));
+                    return Err(unreadable(index, ImageProblem::BlockSize));
                 };
                 if layout.bat.entries.is_empty() && size > 0 {
-                    return Err(unreadable(index, "the BAT lies outside the file"));
+                    return Err(unreadable(index, ImageProblem::BatOutsideFile));
                 }
                 Kind::Sparse {
                     geom,
@@ -181,7 +239,7 @@ impl Level {
                     cache: RefCell::new(None),
                 }
             }
-            DiskType::Other(t) => return Err(unreadable(index, format!("unknown disk type {t}"))),
+            DiskType::Other(t) => return Err(unreadable(index, ImageProblem::UnknownDiskType(t))),
         };
         Ok(Level { src, size, kind })
     }
@@ -191,10 +249,12 @@ impl ChainReader {
     /// Opens `path` and resolves its parents as `opts` says (see [`super::resolve`]).
     ///
     /// # Errors
-    /// [`ReadError::Io`] when `path` cannot be opened; [`ReadError::Unreadable`] when an image has
-    /// no usable footer or a current size above [`MAX_VIRTUAL_SIZE`], a sparse image has no usable header, block size or BAT, or a parent
-    /// cannot be resolved (missing, not a VHD, unique id mismatch, cycle, depth limit).
-    pub fn open(path: &Path, opts: &CheckOptions) -> Result<ChainReader, ReadError> {
+    /// [`ReadError::Io`] when `path` cannot be opened; [`ReadError::Image`] when an image has
+    /// no usable footer or a current size above [`MAX_VIRTUAL_SIZE`], or a sparse image has no
+    /// usable header, block size or BAT; [`ReadError::Chain`] when a parent cannot be resolved
+    /// (missing, not a VHD, unique id mismatch, cycle, depth limit). `opts` is a
+    /// [`ResolveOptions`] or anything that converts into one (`&CheckOptions`).
+    pub fn open(path: &Path, opts: impl Into<ResolveOptions>) -> Result<ChainReader, ReadError> {
         let src = FileSource::open(path)?;
         let chain = walk_chain(path, src, opts);
         ChainReader::from_resolved(chain)
@@ -205,8 +265,8 @@ impl ChainReader {
     /// # Errors
     /// As [`ChainReader::open`].
     pub fn from_resolved(chain: ResolvedChain) -> Result<ChainReader, ReadError> {
-        if let Some(problem) = chain.problem() {
-            return Err(ReadError::Unreadable(problem));
+        if let Some(message) = chain.problem() {
+            return Err(ReadError::Chain { end: Box::new(chain.end), message });
         }
         let mut levels = Vec::with_capacity(chain.links.len());
         for (i, link) in chain.links.into_iter().enumerate() {
@@ -220,9 +280,10 @@ impl ChainReader {
     /// tests). Levels after the first non-differencing image are ignored.
     ///
     /// # Errors
-    /// [`ReadError::Unreadable`] when `levels` is empty, an image is unusable (as in
-    /// [`ChainReader::open`]), the last differencing image has no parent given, or more than
-    /// [`crate::check::MAX_CHAIN_DEPTH`] levels would be read.
+    /// [`ReadError::NoImage`] when `levels` is empty; [`ReadError::Image`] when an image is
+    /// unusable (as in [`ChainReader::open`]) or the last differencing image has no parent given
+    /// ([`ImageProblem::NoParent`]); [`ReadError::TooDeep`] when more than [`MAX_CHAIN_DEPTH`]
+    /// levels would be read.
     pub fn from_sources(levels: Vec<Box<dyn ReadAt>>) -> Result<ChainReader, ReadError> {
         let mut out = Vec::with_capacity(levels.len());
         for (i, src) in levels.into_iter().enumerate() {
@@ -239,17 +300,13 @@ impl ChainReader {
 
     fn from_levels(levels: Vec<Level>) -> Result<ChainReader, ReadError> {
         let Some(first) = levels.first() else {
-            return Err(ReadError::Unreadable("no image given".into()));
+            return Err(ReadError::NoImage);
         };
-        if levels.len() > crate::check::MAX_CHAIN_DEPTH {
-            return Err(ReadError::Unreadable(format!(
-                "a chain of {} images is longer than the {} the reader supports",
-                levels.len(),
-                crate::check::MAX_CHAIN_DEPTH
-            )));
+        if levels.len() > MAX_CHAIN_DEPTH {
+            return Err(ReadError::TooDeep { levels: levels.len() });
         }
         if let Some(Level { kind: Kind::Sparse { differencing: true, .. }, .. }) = levels.last() {
-            return Err(unreadable(levels.len() - 1, "differencing disk without a parent"));
+            return Err(unreadable(levels.len() - 1, ImageProblem::NoParent));
         }
         Ok(ChainReader { size: first.size, levels, chunk: DEFAULT_CHUNK_SIZE })
     }
@@ -403,7 +460,7 @@ impl ChainReader {
                 let c = cache.borrow();
                 let bits: &[u8] = c.as_ref().map_or(&[], |(_, b)| b.as_slice());
                 let bm = SectorBitmap(bits);
-                (bm.is_set(sector), run_len(bits, sector, last - sector + 1))
+                (bm.is_set(sector), bm.run_len(sector, last - sector + 1))
             };
             let run_end = (sector + run).saturating_mul(SECTOR_SIZE);
             let n = (run_end - pos).min(len - done);
@@ -560,7 +617,7 @@ impl ChainReader {
                         let bm = SectorBitmap(&bits);
                         let mut s = 0;
                         while s < sectors {
-                            let run = run_len(&bits, s, sectors - s);
+                            let run = SectorBitmap(&bits).run_len(s, sectors - s);
                             if bm.is_set(s) {
                                 let a = start + s * SECTOR_SIZE;
                                 let b = (start + (s + run) * SECTOR_SIZE).min(end);
@@ -833,51 +890,6 @@ fn write_all_at(mut out: &File, buf: &[u8], offset: u64) -> std::io::Result<()> 
     out.write_all(buf)
 }
 
-/// Length of the run of equal bits of `bits` (MSB first, clear past the slice) starting at
-/// bit `start`, at most `limit` bits (at least 1 when `limit` is): whole 64-bit words at a
-/// time where aligned. Gives the same answer as [`SectorBitmap::run_len`].
-fn run_len(bits: &[u8], start: u64, limit: u64) -> u64 {
-    let bit = |i: u64| SectorBitmap(bits).is_set(i);
-    let set = bit(start);
-    let end = start.saturating_add(limit);
-    let mut i = start.saturating_add(1);
-    // Every bit past the slice is clear: a clear run that reaches it runs to `end` at once
-    // (a 4 KiB file can give 2^31-byte blocks of 4M sectors whose bitmaps it does not hold).
-    let past = u64::try_from(bits.len()).unwrap_or(u64::MAX).saturating_mul(8);
-    while i < end {
-        if !set && i >= past {
-            i = end;
-            break;
-        }
-        if i.is_multiple_of(64) && end - i >= 64 {
-            let word = word_at(bits, i / 8);
-            let want = if set { u64::MAX } else { 0 };
-            let differ = word ^ want;
-            if differ == 0 {
-                i += 64;
-                continue;
-            }
-            i += u64::from(differ.leading_zeros());
-            break;
-        }
-        if bit(i) != set {
-            break;
-        }
-        i += 1;
-    }
-    (i - start).min(limit)
-}
-
-/// The 8 bytes of `bits` from byte `byte`, big-endian (zeros past the slice).
-fn word_at(bits: &[u8], byte: u64) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(src) = usize::try_from(byte).ok().and_then(|b| bits.get(b..)) {
-        let n = src.len().min(8);
-        w[..n].copy_from_slice(&src[..n]);
-    }
-    u64::from_be_bytes(w)
-}
-
 /// Reads the bitmap bytes that carry bits for a block's sectors (`bitmap_used_bytes`), as far as
 /// the file holds them, into `bits` (reusing its allocation): bits past the end of the file read
 /// as clear.
@@ -888,7 +900,8 @@ fn read_bitmap_into(
     bits: &mut Vec<u8>,
 ) -> Result<(), ReadError> {
     let len = geom.bitmap_used_bytes().min(src.len().saturating_sub(bitmap_at));
-    let len = usize::try_from(len).map_err(|_| ReadError::Unreadable("sector bitmap too large".into()))?;
+    let len = usize::try_from(len)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "sector bitmap too large"))?;
     bits.clear();
     bits.resize(len, 0);
     read_zero_fill(src, bitmap_at, bits)
@@ -931,9 +944,8 @@ fn union(a: Vec<Extent>, b: Vec<Extent>) -> Vec<Extent> {
 #[cfg(test)]
 mod perf_tests {
     //! Tests of the streaming paths: the word-at-a-time bit runs, progress reports, holes.
-    use super::{run_len, ChainReader};
+    use super::ChainReader;
     use crate::chain::testutil::{model, Img};
-    use crate::format::SectorBitmap;
     use crate::io::ReadAt;
     use crate::progress::Progress;
 
@@ -969,35 +981,6 @@ mod perf_tests {
             }
             assert_eq!(union(a.clone(), b.clone()), want, "{a:?} + {b:?}");
             assert_eq!(union(b, a), want);
-        }
-    }
-
-    #[test]
-    fn run_len_matches_the_bit_by_bit_definition() {
-        // Bitmaps with long runs, short runs, word boundaries and bits past the slice.
-        let mut seed = 0x1234_5678_u64;
-        let mut bitmaps: Vec<Vec<u8>> = vec![vec![], vec![0xFF; 40], vec![0; 40], vec![0xAA; 17]];
-        for len in [1usize, 8, 9, 64, 70] {
-            let mut b = vec![0u8; len];
-            for x in &mut b {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                // Mostly uniform bytes, so that words of equal bits are common.
-                *x = match (seed >> 60) % 4 {
-                    0 => 0,
-                    1 => 0xFF,
-                    _ => (seed >> 32) as u8,
-                };
-            }
-            bitmaps.push(b);
-        }
-        for bits in &bitmaps {
-            let total = bits.len() as u64 * 8 + 80;
-            for start in 0..total {
-                for limit in [1, 2, 7, 63, 64, 65, 200, total - start] {
-                    let want = SectorBitmap(bits).run_len(start, limit);
-                    assert_eq!(run_len(bits, start, limit), want, "bits {bits:02x?} start {start} limit {limit}");
-                }
-            }
         }
     }
 

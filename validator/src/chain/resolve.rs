@@ -15,13 +15,13 @@
 //! 4. each deprecated `Wi2r` / `Wi2k` locator, read as single-byte text and then treated like
 //!    `W2ru` / `W2ku`;
 //! 5. the parent unicode name's file name beside the child;
-//! 6. in each [`CheckOptions::parent_dirs`] directory: the parent unicode name's file name, then
+//! 6. in each [`ResolveOptions::parent_dirs`] directory: the parent unicode name's file name, then
 //!    each locator's file name.
 //!
 //! Under [`ParentSearch::Confined`] (the default) every candidate goes through one gate,
 //! [`confine`], before anything at its path is touched: the path is walked one component at a
 //! time, symbolic links are followed only while the walk stays inside the child's directory or
-//! a [`CheckOptions::parent_dirs`] directory (each canonicalized), and a candidate that leaves
+//! a [`ResolveOptions::parent_dirs`] directory (each canonicalized), and a candidate that leaves
 //! them is refused without being opened or `stat`ed (so a report never says whether a path
 //! outside exists). Refused candidates are listed in [`Resolution::NotFound`]
 //! (CHAIN-PARENT-OUTSIDE-SEARCH). A confined parent is then opened by its resolved path with
@@ -33,29 +33,70 @@
 //! (blktap's mark of a raw parent) skips the unique id comparison: the first existing VHD wins.
 //!
 //! [`walk_chain`] follows parents up to the base image with cycle detection (by canonical path
-//! and by footer unique id) and a depth limit ([`CheckOptions::max_depth`], child included). It
-//! is the one walk shared by the chain rules ([`crate::check::chain`]) and the reference reader
+//! and by footer unique id) and a depth limit ([`ResolveOptions::max_depth`], child included). It
+//! is the one walk shared by the chain rules (the checks' `chain` family) and the reference reader
 //! ([`super::ChainReader::open`]), so both see the same chain.
 
-use crate::check::locator::{decoded_paths, PAYLOAD_CAP};
-use crate::check::{CheckOptions, Layout, ParentSearch};
-use crate::format::locator::decode_legacy;
-use crate::format::{format_uuid, DiskType, DynamicDiskHeader, PlatformCode};
+use crate::format::header;
+use crate::format::locator::{decode_legacy, decoded_paths, read_payload};
+use crate::format::{format_uuid, DiskType, DynamicDiskHeader, Layout, PlatformCode};
 use crate::io::{open_regular, open_regular_nofollow, FileSource, ReadAt};
+use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Bytes of a locator payload that are read at most (64 KiB); longer payloads are not read.
-pub const MAX_LOCATOR_PAYLOAD: u64 = PAYLOAD_CAP;
+/// Default limit on the number of images in a differencing chain (child included).
+pub const DEFAULT_MAX_DEPTH: usize = 64;
 
-/// Byte offset of the parent unique id within the dynamic disk header.
-pub const PARENT_UNIQUE_ID_OFFSET: u64 = 40;
-/// Byte offset of the parent time stamp within the dynamic disk header.
-pub const PARENT_TIMESTAMP_OFFSET: u64 = 56;
-/// Byte offset of the parent unicode name within the dynamic disk header.
-pub const PARENT_NAME_OFFSET: u64 = 64;
-/// Byte offset of parent locator entry 0 within the dynamic disk header (entries are 24 bytes).
-pub const LOCATORS_OFFSET: u64 = 576;
+/// Largest [`ResolveOptions::max_depth`] honoured (1024 images, child included); a larger
+/// value acts as this. The reader walks one stack frame per chain level, and 1024 levels (far
+/// beyond any real chain: Hyper-V stops at about 50 checkpoints) stay far inside a thread's
+/// stack.
+pub const MAX_CHAIN_DEPTH: usize = 1024;
+
+/// Which paths named by a differencing disk (its parent locators and parent unicode name) may
+/// be opened as its parent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ParentSearch {
+    /// Only files that, after every symbolic link is resolved, lie under the child's own
+    /// directory or under one of [`ResolveOptions::parent_dirs`]. A candidate outside is refused
+    /// before anything at its path is opened or `stat`ed (CHAIN-PARENT-OUTSIDE-SEARCH). 7-Zip and
+    /// libvhdi look for parents only in the child's directory, too.
+    #[default]
+    Confined,
+    /// Any path an image names (for a trusted local chain), as Hyper-V and QEMU do.
+    Anywhere,
+}
+
+/// How parents are looked for and how far a chain is followed. The checks' `CheckOptions`
+/// converts into this (`ResolveOptions::from(&check_options)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResolveOptions {
+    /// Extra directories searched for parents (by file name) after the locators; under
+    /// [`ParentSearch::Confined`] also the only places besides the child's directory where a
+    /// parent may lie.
+    pub parent_dirs: Vec<PathBuf>,
+    /// Where a parent may be opened from (default [`ParentSearch::Confined`]).
+    pub parent_search: ParentSearch,
+    /// Maximum chain length, child included (at least 1, at most [`MAX_CHAIN_DEPTH`]; default
+    /// [`DEFAULT_MAX_DEPTH`]).
+    pub max_depth: usize,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        ResolveOptions { parent_dirs: Vec::new(), parent_search: ParentSearch::Confined, max_depth: DEFAULT_MAX_DEPTH }
+    }
+}
+
+impl From<&ResolveOptions> for ResolveOptions {
+    fn from(opts: &ResolveOptions) -> ResolveOptions {
+        opts.clone()
+    }
+}
 
 /// Which field of the child's dynamic disk header led to a candidate parent file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +113,7 @@ pub enum FoundBy {
     },
     /// The parent unicode name, looked up in the child's directory.
     ParentName,
-    /// A [`CheckOptions::parent_dirs`] directory, with the file name taken from the parent
+    /// A [`ResolveOptions::parent_dirs`] directory, with the file name taken from the parent
     /// unicode name (`locator: None`) or from parent locator entry `locator`.
     SearchDir {
         /// The search directory.
@@ -92,13 +133,10 @@ impl FoundBy {
     /// The header field that led to the candidate: (byte offset within the dynamic disk
     /// header, length in bytes, structure path).
     pub fn header_field(&self) -> (u64, u64, String) {
-        let locator = |i: usize| (LOCATORS_OFFSET + 24 * i as u64, 24, format!("header.parent_locator[{i}]"));
         match self {
-            FoundBy::Locator { index, .. } => locator(*index),
-            FoundBy::SearchDir { locator: Some(i), .. } => locator(*i),
-            FoundBy::ParentName | FoundBy::SearchDir { locator: None, .. } => {
-                (PARENT_NAME_OFFSET, 512, "header.parent_unicode_name".to_string())
-            }
+            FoundBy::Locator { index, .. } => header::locator_spot(*index),
+            FoundBy::SearchDir { locator: Some(i), .. } => header::locator_spot(*i),
+            FoundBy::ParentName | FoundBy::SearchDir { locator: None, .. } => header::Field::ParentUnicodeName.spot(),
         }
     }
 }
@@ -145,9 +183,9 @@ pub struct LocatorPath {
 
 /// Reads and decodes the path of every followable parent locator of `header` (`W2ru`, `W2ku`,
 /// `MacX`, `Wi2r`, `Wi2k`), in entry order. `W2ru`/`W2ku`/`MacX` payloads are decoded by the
-/// locator family's own reader (`check::locator::decoded_paths`), so resolution follows exactly
-/// the paths that family judges; the deprecated single-byte codes are read here the same way.
-/// Payloads longer than [`MAX_LOCATOR_PAYLOAD`] bytes or not wholly inside the file are not
+/// locator family's reader ([`decoded_paths`]), so resolution follows exactly the paths that
+/// family judges; the deprecated single-byte codes are read by the same [`read_payload`].
+/// Payloads longer than [`crate::format::locator::PAYLOAD_CAP`] bytes or not wholly inside the file are not
 /// read; entries whose payload cannot be decoded are left out (the locator family reports
 /// them).
 pub fn locator_paths(src: &dyn ReadAt, header: &DynamicDiskHeader) -> Vec<LocatorPath> {
@@ -160,13 +198,7 @@ pub fn locator_paths(src: &dyn ReadAt, header: &DynamicDiskHeader) -> Vec<Locato
         if !matches!(code, PlatformCode::Wi2r | PlatformCode::Wi2k) {
             continue;
         }
-        let len = u64::from(loc.platform_data_length);
-        if len == 0 || len > MAX_LOCATOR_PAYLOAD || !src.contains(loc.platform_data_offset, len) {
-            continue;
-        }
-        let Ok(len) = usize::try_from(len) else { continue };
-        let mut buf = vec![0u8; len];
-        if src.read_exact_at(loc.platform_data_offset, &mut buf).is_ok() {
+        if let Some(buf) = read_payload(src, loc) {
             out.push(LocatorPath { index, code, path: decode_legacy(&buf) });
         }
     }
@@ -223,7 +255,7 @@ pub fn candidates(
     child: &Path,
     header: &DynamicDiskHeader,
     locators: &[LocatorPath],
-    opts: &CheckOptions,
+    opts: &ResolveOptions,
 ) -> Vec<Candidate> {
     let dir = child_dir(child);
     let mut out: Vec<Candidate> = Vec::new();
@@ -378,8 +410,8 @@ pub struct SearchRoot {
 }
 
 /// The search directories of a child in `child_dir` under `opts` (the child's directory, then
-/// each [`CheckOptions::parent_dirs`] directory); directories that do not exist are left out.
-pub fn search_roots(child_dir: &Path, opts: &CheckOptions) -> Vec<SearchRoot> {
+/// each [`ResolveOptions::parent_dirs`] directory); directories that do not exist are left out.
+pub fn search_roots(child_dir: &Path, opts: &ResolveOptions) -> Vec<SearchRoot> {
     std::iter::once(child_dir)
         .chain(opts.parent_dirs.iter().map(PathBuf::as_path))
         .filter_map(|d| {
@@ -481,7 +513,7 @@ pub fn confine(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, Confined> {
 /// [`ParentSearch::Confined`]. Never fails: files that do not exist are skipped, files that
 /// exist but are not the parent are listed as rejected, candidates outside the search
 /// directories as refused.
-pub fn resolve_parent(child: &Path, src: &dyn ReadAt, header: &DynamicDiskHeader, opts: &CheckOptions) -> Resolution {
+pub fn resolve_parent(child: &Path, src: &dyn ReadAt, header: &DynamicDiskHeader, opts: &ResolveOptions) -> Resolution {
     let roots = match opts.parent_search {
         ParentSearch::Confined => Some(search_roots(&child_dir(child), opts)),
         _ => None,
@@ -495,7 +527,7 @@ fn resolve_parent_in(
     child: &Path,
     src: &dyn ReadAt,
     header: &DynamicDiskHeader,
-    opts: &CheckOptions,
+    opts: &ResolveOptions,
     roots: Option<&[SearchRoot]>,
 ) -> Resolution {
     let locators = locator_paths(src, header);
@@ -588,7 +620,7 @@ pub enum ChainEnd {
         /// Whether the revisit was recognised by the footer unique id (not the canonical path).
         by_unique_id: bool,
     },
-    /// The chain has [`CheckOptions::max_depth`] images and the last one is still differencing.
+    /// The chain has [`ResolveOptions::max_depth`] images and the last one is still differencing.
     Depth {
         /// The limit in force (images, child included).
         limit: usize,
@@ -651,11 +683,13 @@ impl ResolvedChain {
 }
 
 /// Follows the parents of `child` (already opened as `src`) until a non-differencing image, an
-/// unresolvable parent, a cycle or the depth limit. Never fails; see [`ChainEnd`].
-pub fn walk_chain(child: &Path, src: FileSource, opts: &CheckOptions) -> ResolvedChain {
+/// unresolvable parent, a cycle or the depth limit. Never fails; see [`ChainEnd`]. `opts` is a
+/// [`ResolveOptions`] or anything that converts into one (`&CheckOptions`).
+pub fn walk_chain(child: &Path, src: FileSource, opts: impl Into<ResolveOptions>) -> ResolvedChain {
+    let opts = &opts.into();
     let layout = Layout::parse(&src);
     let first = Link { path: child.to_path_buf(), canonical: canonical(child), src, layout, found_by: None };
-    let limit = opts.max_depth.clamp(1, crate::check::MAX_CHAIN_DEPTH);
+    let limit = opts.max_depth.clamp(1, MAX_CHAIN_DEPTH);
     let mut links = vec![first];
     let mut rejected_all = Vec::new();
     // The search roots of the last child's directory (a chain usually lives in one directory).

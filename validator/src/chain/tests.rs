@@ -2,8 +2,7 @@
 
 use super::resolve::{walk_chain, ChainEnd, FoundBy, RejectReason};
 use super::testutil::{id, model, pattern, Img};
-use super::{ChainReader, Extent, ReadError};
-use crate::check::CheckOptions;
+use super::{ChainReader, Extent, ImageProblem, ReadError, ResolveOptions, MAX_CHAIN_DEPTH};
 use crate::format::PlatformCode;
 use crate::io::{ChunkLimited, FileSource, ReadAt};
 use sha2::{Digest, Sha256};
@@ -186,25 +185,36 @@ fn block_past_end_of_file_reads_file_bytes_then_zeros() {
 
 #[test]
 fn unusable_images_are_unreadable_with_a_reason() {
+    // The typed problem, and the text it displays as.
     let err = |r: Result<ChainReader, ReadError>| match r {
-        Err(ReadError::Unreadable(m)) => m,
-        other => panic!("expected Unreadable, got {other:?}"),
+        Err(e @ ReadError::Image { level: 0, problem }) => (problem, e.to_string()),
+        other => panic!("expected an unusable child, got {other:?}"),
     };
     let base = Img::fixed(SIZE, 1);
     let child = Img::diff(SIZE, BS, 2, &base, "p.vhd");
-    assert!(err(ChainReader::from_sources(boxed(std::slice::from_ref(&child)))).contains("without a parent"));
-    assert!(err(ChainReader::from_sources(vec![])).contains("no image"));
-    assert!(err(ChainReader::from_sources(vec![Box::new(vec![0u8; 4096])])).contains("footer"));
+    let (p, text) = err(ChainReader::from_sources(boxed(std::slice::from_ref(&child))));
+    assert_eq!((p, text.as_str()), (ImageProblem::NoParent, "unreadable image: differencing disk without a parent"));
+    let Err(e) = ChainReader::from_sources(boxed(&[child.clone(), child.clone()])) else { panic!("accepted") };
+    assert!(matches!(e, ReadError::Image { level: 1, problem: ImageProblem::NoParent }), "{e:?}");
+    assert_eq!(e.to_string(), "unreadable image: ancestor 1: differencing disk without a parent");
+    let e = ChainReader::from_sources(vec![]).unwrap_err();
+    assert!(matches!(e, ReadError::NoImage));
+    assert_eq!(e.to_string(), "unreadable image: no image given");
+    let (p, text) = err(ChainReader::from_sources(vec![Box::new(vec![0u8; 4096])]));
+    assert_eq!(p, ImageProblem::NoFooter);
+    assert_eq!(text, "unreadable image: no usable hard disk footer (no \"conectix\" cookie)");
     let mut other = Img::fixed(4096, 1).build();
     crate::check::testutil::edit_footer(&mut other, true, |f| f.disk_type = 0);
-    assert!(err(ChainReader::from_sources(vec![Box::new(other)])).contains("disk type"));
+    let (p, text) = err(ChainReader::from_sources(vec![Box::new(other)]));
+    assert_eq!((p, text.as_str()), (ImageProblem::UnknownDiskType(0), "unreadable image: unknown disk type 0"));
     // Block size 1000: not a multiple of 512.
     let mut bytes = Img::dynamic(SIZE, BS, 1).build();
     crate::check::testutil::edit_header(&mut bytes, true, |h| h.block_size = 1000);
-    assert!(err(ChainReader::from_sources(vec![Box::new(bytes)])).contains("block size"));
+    assert_eq!(err(ChainReader::from_sources(vec![Box::new(bytes)])).0, ImageProblem::BlockSize);
     let mut bytes = Img::dynamic(SIZE, BS, 1).build();
     crate::check::testutil::edit_header(&mut bytes, true, |h| h.table_offset = 1 << 40);
-    assert!(err(ChainReader::from_sources(vec![Box::new(bytes)])).contains("BAT"));
+    let (p, text) = err(ChainReader::from_sources(vec![Box::new(bytes)]));
+    assert_eq!((p, text.as_str()), (ImageProblem::BatOutsideFile, "unreadable image: the BAT lies outside the file"));
     // Beyond 2040 GiB: refused; at it: readable (zeros past the file's data).
     for (size, ok) in [(super::reader::MAX_VIRTUAL_SIZE + 512, false), (super::reader::MAX_VIRTUAL_SIZE, true)] {
         let mut big = Img::fixed(4096, 1).build();
@@ -216,7 +226,9 @@ fn unusable_images_are_unreadable_with_a_reason() {
             r.read_at(size - 8, &mut b).unwrap();
             assert_eq!((r.size(), b), (size, [0; 8]));
         } else {
-            assert!(err(r).contains("format maximum"));
+            let (p, text) = err(r);
+            assert_eq!(p, ImageProblem::TooLarge(size));
+            assert!(text.ends_with("exceeds the format maximum of 2190433320960 bytes (2040 GiB)"), "{text}");
         }
     }
     // Levels after a non-differencing image are ignored.
@@ -313,11 +325,11 @@ fn write_raw_equals_read_bytes_and_is_sparse() {
 
 // ---- parent resolution ----
 
-fn opts() -> CheckOptions {
-    CheckOptions::default()
+fn opts() -> ResolveOptions {
+    ResolveOptions::default()
 }
 
-fn found_by(child: &Path, o: &CheckOptions) -> (Vec<PathBuf>, Vec<Option<FoundBy>>, ChainEnd) {
+fn found_by(child: &Path, o: &ResolveOptions) -> (Vec<PathBuf>, Vec<Option<FoundBy>>, ChainEnd) {
     let chain = walk_chain(child, FileSource::open(child).unwrap(), o);
     let paths = chain.links.iter().map(|l| l.path.clone()).collect();
     let by = chain.links.iter().map(|l| l.found_by.clone()).collect();
@@ -404,7 +416,7 @@ fn candidate_order_and_fallbacks() {
     // Parent elsewhere: found in a search directory, by the parent name, then by a locator's name.
     let other = tempfile::tempdir().unwrap();
     parent.write(&other.path().join("p.vhd"));
-    let o = CheckOptions { parent_dirs: vec![d.join("nodir"), other.path().to_path_buf()], ..opts() };
+    let o = ResolveOptions { parent_dirs: vec![d.join("nodir"), other.path().to_path_buf()], ..opts() };
     let c = Img::diff(SIZE, BS, 2, &parent, "p.vhd").w2ru(".\\missing.vhd");
     let child = write_chain(d, &[("c.vhd", &c)]);
     let (paths, by, _) = found_by(&child, &o);
@@ -446,8 +458,12 @@ fn uuid_must_match_and_first_match_wins() {
         }
         e => panic!("{e:?}"),
     }
-    let e = ChainReader::open(&child, &opts()).unwrap_err();
-    assert!(matches!(e, ReadError::Unreadable(ref m) if m.contains("rejected")), "{e}");
+    let e = ChainReader::open(&child, opts()).unwrap_err();
+    assert!(
+        matches!(e, ReadError::Chain { ref end, ref message } if matches!(**end, ChainEnd::NotFound { .. }) && message.contains("rejected")),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with("unreadable image: ") && e.to_string().contains("rejected"), "{e}");
     // The right parent after a wrong one.
     parent.write(&d.join("right.vhd"));
     let c = Img::diff(SIZE, BS, 2, &parent, "right.vhd").w2ru(".\\wrong.vhd");
@@ -480,7 +496,7 @@ fn cycles_and_depth_limit() {
     let (paths, _, end) = found_by(&child, &opts());
     assert_eq!(paths.len(), 2);
     assert!(matches!(end, ChainEnd::Cycle { earlier: 0, by_unique_id: false, .. }), "{end:?}");
-    assert!(ChainReader::open(&child, &opts()).is_err());
+    assert!(ChainReader::open(&child, opts()).is_err());
     // A copy of A under another name closes the cycle by unique id.
     let b2 = b.clone();
     let mut b2 = Img { locators: vec![], ..b2 };
@@ -505,11 +521,11 @@ fn cycles_and_depth_limit() {
     let c1 = Img::diff(SIZE, BS, 11, &c2, "c2.vhd");
     let c0 = Img::diff(SIZE, BS, 13, &c1, "c1.vhd");
     let child = write_chain(d, &[("c0.vhd", &c0), ("c1.vhd", &c1), ("c2.vhd", &c2), ("base.vhd", &base)]);
-    let (paths, _, end) = found_by(&child, &CheckOptions { max_depth: 3, ..opts() });
+    let (paths, _, end) = found_by(&child, &ResolveOptions { max_depth: 3, ..opts() });
     assert_eq!(paths.len(), 3);
     assert!(matches!(end, ChainEnd::Depth { limit: 3 }), "{end:?}");
-    assert!(ChainReader::open(&child, &CheckOptions { max_depth: 3, ..opts() }).is_err());
-    let r = ChainReader::open(&child, &CheckOptions { max_depth: 4, ..opts() }).unwrap();
+    assert!(ChainReader::open(&child, &ResolveOptions { max_depth: 3, ..opts() }).is_err());
+    let r = ChainReader::open(&child, &ResolveOptions { max_depth: 4, ..opts() }).unwrap();
     assert_eq!(r.depth(), 4);
     assert_eq!(read_all(&r), model(&[c0, c1, c2, base]));
 }
@@ -519,10 +535,10 @@ fn open_reads_a_chain_from_files() {
     let dir = tempfile::tempdir().unwrap();
     let chain = three_level();
     let child = write_chain(dir.path(), &[("child.vhd", &chain[0]), ("mid.vhd", &chain[1]), ("base.vhd", &chain[2])]);
-    let r = ChainReader::open(&child, &opts()).unwrap();
+    let r = ChainReader::open(&child, opts()).unwrap();
     assert_eq!(r.depth(), 3);
     assert_eq!(read_all(&r), model(&chain));
-    assert!(matches!(ChainReader::open(&dir.path().join("none.vhd"), &opts()), Err(ReadError::Io(_))));
+    assert!(matches!(ChainReader::open(&dir.path().join("none.vhd"), opts()), Err(ReadError::Io(_))));
 }
 
 // ---- cross-check with libvhdi (pyvhdi) and 7-Zip ----
@@ -613,7 +629,7 @@ fn agrees_with_libvhdi_and_7zip() {
         let names = &names[names.len() - chain.len()..];
         let named: Vec<(&str, &Img)> = names.iter().copied().zip(chain.iter()).collect();
         let child = write_chain(dir.path(), &named);
-        let ours = read_all(&ChainReader::open(&child, &opts()).unwrap());
+        let ours = read_all(&ChainReader::open(&child, opts()).unwrap());
         assert_eq!(ours, model(&chain));
         if have_py && libvhdi_too {
             let out = std::process::Command::new("/usr/bin/python3")
@@ -635,7 +651,6 @@ fn agrees_with_libvhdi_and_7zip() {
 
 #[test]
 fn chains_longer_than_the_supported_depth_are_refused_not_recursed_into() {
-    use crate::check::MAX_CHAIN_DEPTH;
     let base = Img::dynamic(SIZE, BS, 1).block(0, 1, |_| true).build();
     let diff = Img::diff(SIZE, BS, 2, &Img::dynamic(SIZE, BS, 1), "p.vhd").build();
     let sources = |n: usize| -> Vec<Box<dyn ReadAt>> {
@@ -653,5 +668,6 @@ fn chains_longer_than_the_supported_depth_are_refused_not_recursed_into() {
     let Err(err) = ChainReader::from_sources(sources(MAX_CHAIN_DEPTH + 1)) else {
         panic!("a chain of {} images was accepted", MAX_CHAIN_DEPTH + 1)
     };
-    assert!(err.to_string().contains("longer than the 1024"), "{err}");
+    assert!(matches!(err, ReadError::TooDeep { levels } if levels == MAX_CHAIN_DEPTH + 1), "{err:?}");
+    assert_eq!(err.to_string(), "unreadable image: a chain of 1025 images is longer than the 1024 the reader supports");
 }

@@ -31,19 +31,15 @@
 use super::{check_parsed, finish, ChainReport, CheckOptions, FooterSource, ImageReport, Layout};
 use crate::chain::resolve::{walk_chain, ChainEnd, Link, RejectReason, Rejected};
 use crate::finding::Finding;
-use crate::format::{format_uuid, timestamp, DiskType};
+use crate::format::header::Field as HeaderField;
+use crate::format::{footer, format_uuid, timestamp, DiskType};
 use crate::io::FileSource;
 use crate::rules::{Code, Severity};
 use std::path::Path;
 
-/// Byte offset of the current size field within the hard disk footer.
-const FOOTER_CURRENT_SIZE: u64 = 48;
-/// Byte offset of the block size field within the dynamic disk header.
-const HEADER_BLOCK_SIZE: u64 = 32;
-
 /// Checks `src` (opened from `path`) and its ancestors.
 ///
-/// The child is checked with [`check_image`]; for a differencing disk each parent is resolved
+/// The child is checked with [`check_image`](super::check_image); for a differencing disk each parent is resolved
 /// ([`crate::chain::resolve`]), checked in turn, and related to its child by the chain rules.
 /// `ChainReport::images` holds the child first, then each resolved ancestor.
 pub fn check_chain(path: &Path, src: FileSource, opts: &CheckOptions) -> ChainReport {
@@ -128,7 +124,7 @@ fn current_size_offset(layout: &Layout) -> u64 {
         Some(FooterSource::HeadCopy) => 0,
         _ => layout.footer_start(),
     };
-    base.saturating_add(FOOTER_CURRENT_SIZE)
+    footer::Field::CurrentSize.at(base)
 }
 
 /// A finding located at a header field given by (offset within the header, length, path).
@@ -138,7 +134,7 @@ fn at_field(layout: &Layout, code: Code, field: (u64, u64, String), message: Str
 }
 
 fn parent_uuid_field() -> (u64, u64, String) {
-    (crate::chain::resolve::PARENT_UNIQUE_ID_OFFSET, 16, "header.parent_unique_id".into())
+    HeaderField::ParentUniqueId.spot()
 }
 
 /// Findings for rejected candidates (one per code: the first candidate of each kind).
@@ -217,7 +213,7 @@ fn relate(child: &Link, parent: &Link, rejected: &[Rejected], out: &mut Vec<Find
             out.push(at_field(
                 &child.layout,
                 Code::ChainLocatorUnresolved,
-                (crate::chain::resolve::LOCATORS_OFFSET, 192, "header.parent_locator".into()),
+                HeaderField::ParentLocator.spot(),
                 format!("no parent locator led to the parent; it was found by {by} ({}){note}", parent.path.display()),
             ));
         }
@@ -227,7 +223,7 @@ fn relate(child: &Link, parent: &Link, rejected: &[Rejected], out: &mut Vec<Find
             at_field(
                 &child.layout,
                 Code::ChainParentTimestamp,
-                (crate::chain::resolve::PARENT_TIMESTAMP_OFFSET, 4, "header.parent_timestamp".into()),
+                HeaderField::ParentTimestamp.spot(),
                 format!(
                     "the parent time stamp ({}) differs from the time stamp in the parent's footer ({})",
                     timestamp::format(header.parent_timestamp),
@@ -249,8 +245,8 @@ fn relate(child: &Link, parent: &Link, rejected: &[Rejected], out: &mut Vec<Find
             Finding::new(
                 code,
                 current_size_offset(&child.layout),
-                8,
-                "footer.current_size",
+                footer::Field::CurrentSize.len(),
+                format!("footer.{}", footer::Field::CurrentSize.name()),
                 format!("the current size ({cs} bytes) is {rel} the parent's ({ps} bytes)"),
             )
             .expected(ps)
@@ -263,7 +259,7 @@ fn relate(child: &Link, parent: &Link, rejected: &[Rejected], out: &mut Vec<Find
                 at_field(
                     &child.layout,
                     Code::ChainBlockSizeMismatch,
-                    (HEADER_BLOCK_SIZE, 4, "header.block_size".into()),
+                    HeaderField::BlockSize.spot(),
                     format!(
                         "the block size ({} bytes) differs from the parent's ({} bytes)",
                         header.block_size, ph.block_size
@@ -310,12 +306,7 @@ fn end_findings(last: &Link, end: &ChainEnd, links: &[Link], out: &mut Vec<Findi
                 } else {
                     format!("the parent was not found; tried: {}", list.join(", "))
                 };
-                out.push(at_field(
-                    &last.layout,
-                    Code::ChainParentMissing,
-                    (crate::chain::resolve::PARENT_NAME_OFFSET, 512, "header.parent_unicode_name".into()),
-                    msg,
-                ));
+                out.push(at_field(&last.layout, Code::ChainParentMissing, HeaderField::ParentUnicodeName.spot(), msg));
             } else {
                 rejected_findings(last, rejected, &header.parent_unique_id, out);
             }

@@ -9,7 +9,7 @@
 
 use super::{Capped, Ctx, FooterSource, Layout};
 use crate::finding::Finding;
-use crate::format::footer::{COOKIE, FOOTER_SIZE, POISON_COOKIE};
+use crate::format::footer::{Field, COOKIE, FOOTER_SIZE, POISON_COOKIE};
 use crate::format::{format_tag, DiskType, HardDiskFooter};
 use crate::io::ReadAt;
 use crate::rules::Code;
@@ -73,9 +73,9 @@ pub(super) fn check(ctx: &mut Ctx) {
             ctx.push(
                 Finding::new(
                     Code::FilePoisoned,
-                    *off,
-                    8,
-                    "footer.cookie",
+                    Field::Cookie.at(*off),
+                    Field::Cookie.len(),
+                    format!("footer.{}", Field::Cookie.name()),
                     "the trailing footer's cookie is `v_poison`: blktap disabled this disk",
                 )
                 .actual(format_tag(&tail.cookie)),

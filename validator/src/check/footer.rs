@@ -12,33 +12,12 @@
 use super::{Ctx, FooterSource};
 use crate::finding::Finding;
 use crate::format::footer::{
-    COOKIE, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_SIZE, HOST_OS_MAC, HOST_OS_WINDOWS, SHORT_FOOTER_SIZE,
+    Field, COOKIE, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_SIZE, HOST_OS_MAC, HOST_OS_WINDOWS, MAX_CURRENT_SIZE,
     VERSION_1_0,
 };
 use crate::format::geometry::Geometry;
 use crate::format::{format_tag, format_uuid, timestamp, DiskType, HardDiskFooter, ALL_ONES_OFFSET};
 use crate::rules::Code;
-
-/// The footer's fields as `(name, byte offset, length in bytes)`, in on-disk order
-/// (spec §Hard Disk Footer Format). Names are the structure-path components.
-pub(super) const FIELDS: [(&str, u64, u64); 16] = [
-    ("cookie", 0, 8),
-    ("features", 8, 4),
-    ("file_format_version", 12, 4),
-    ("data_offset", 16, 8),
-    ("timestamp", 24, 4),
-    ("creator_application", 28, 4),
-    ("creator_version", 32, 4),
-    ("creator_host_os", 36, 4),
-    ("original_size", 40, 8),
-    ("current_size", 48, 8),
-    ("geometry", 56, 4),
-    ("disk_type", 60, 4),
-    ("checksum", 64, 4),
-    ("unique_id", 68, 16),
-    ("saved_state", 84, 1),
-    ("reserved", 85, 427),
-];
 
 /// Creator applications this project knows (reference A.8; `vhdc` is this project's generator).
 pub(super) const KNOWN_CREATORS: [[u8; 4]; 12] = [
@@ -57,10 +36,6 @@ pub(super) const QEMU_LEGACY_CURRENT_SIZE_CREATORS: [[u8; 4]; 5] = [*b"win ", *b
 /// The last blktap creator version (`VHD_CURRENT_VERSION`, 1.3, in blktap include/vhd.h).
 const TAP_CURRENT_VERSION: u32 = 0x0001_0003;
 
-/// Largest current size (bytes) BAT sector numbers can address: 0xFF000000 sectors = 2040 GiB
-/// (QEMU `VHD_MAX_SECTORS`).
-pub(super) const MAX_CURRENT_SIZE: u64 = 0xFF00_0000 * 512;
-
 /// Smallest current size (bytes) for which the CHS algorithm gives a non-zero cylinder count:
 /// 68 sectors = 34 KiB.
 const MIN_SIZE_WITH_CYLINDERS: u64 = 68 * 512;
@@ -72,30 +47,18 @@ pub(super) struct Site<'a> {
     pub base: u64,
     /// `footer` or `footer_copy`.
     pub name: &'a str,
-    /// Bytes stored (512, or 511 for a short trailing footer).
-    pub len: u64,
 }
 
 impl Site<'_> {
-    fn at(&self, field: &str) -> (u64, u64, String) {
-        let (rel, len) = FIELDS.iter().find(|(n, _, _)| *n == field).map(|(_, o, l)| (*o, *l)).unwrap_or((0, self.len));
-        (self.base.saturating_add(rel), len, format!("{}.{field}", self.name))
-    }
-
-    fn finding(&self, code: Code, field: &str, message: impl Into<String>) -> Finding {
-        let (off, len, path) = self.at(field);
-        Finding::new(code, off, len, path, message)
+    fn finding(&self, code: Code, field: Field, message: impl Into<String>) -> Finding {
+        Finding::new(code, field.at(self.base), field.len(), format!("{}.{}", self.name, field.name()), message)
     }
 }
 
 /// Checks the footer rules (see the module documentation for which footer is judged).
 pub(super) fn check(ctx: &mut Ctx) {
     let layout = ctx.layout;
-    let tail_site = layout.tail.as_ref().map(|(off, _)| Site {
-        base: *off,
-        name: "footer",
-        len: if layout.tail_short { SHORT_FOOTER_SIZE as u64 } else { FOOTER_SIZE as u64 },
-    });
+    let tail_site = layout.tail.as_ref().map(|(off, _)| Site { base: *off, name: "footer" });
     match &layout.footer {
         None => {
             if let (Some((_, tail)), Some(site)) = (&layout.tail, tail_site) {
@@ -106,7 +69,7 @@ pub(super) fn check(ctx: &mut Ctx) {
             if let (Some((_, tail)), Some(site)) = (&layout.tail, tail_site) {
                 validity(ctx, tail, site);
             }
-            let site = Site { base: 0, name: "footer_copy", len: FOOTER_SIZE as u64 };
+            let site = Site { base: 0, name: "footer_copy" };
             fields(ctx, copy, site);
         }
         Some((_, tail)) => {
@@ -123,7 +86,7 @@ pub(super) fn check(ctx: &mut Ctx) {
 pub(super) fn validity(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if !f.cookie_valid() {
         ctx.push(
-            site.finding(Code::FooterCookie, "cookie", format!("{} has no `conectix` cookie", site.name))
+            site.finding(Code::FooterCookie, Field::Cookie, format!("{} has no `conectix` cookie", site.name))
                 .expected(format_tag(&COOKIE))
                 .actual(format_tag(&f.cookie)),
         );
@@ -138,7 +101,7 @@ pub(super) fn validity(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             );
         }
         ctx.push(
-            site.finding(Code::FooterChecksum, "checksum", msg)
+            site.finding(Code::FooterChecksum, Field::Checksum, msg)
                 .expected(format!("{:#010x}", f.computed_checksum()))
                 .actual(format!("{:#010x}", f.checksum)),
         );
@@ -164,7 +127,7 @@ fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     features(ctx, f, site);
     if f.file_format_version != VERSION_1_0 {
         ctx.push(
-            site.finding(Code::FooterVersion, "file_format_version", "file format version is not 1.0")
+            site.finding(Code::FooterVersion, Field::FileFormatVersion, "file format version is not 1.0")
                 .expected(format!("{VERSION_1_0:#010x}"))
                 .actual(format!("{:#010x}", f.file_format_version)),
         );
@@ -174,7 +137,7 @@ fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterDiskType,
-                "disk_type",
+                Field::DiskType,
                 format!("disk type {} is not fixed (2), dynamic (3) or differencing (4)", f.disk_type),
             )
             .expected("2, 3 or 4")
@@ -186,7 +149,7 @@ fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             ctx.push(
                 site.finding(
                     Code::FooterTimestampFuture,
-                    "timestamp",
+                    Field::Timestamp,
                     format!(
                         "time stamp {} lies more than {} s after the validation time",
                         timestamp::format(f.timestamp),
@@ -206,9 +169,13 @@ fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
 fn features(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if f.features & FEATURE_RESERVED == 0 {
         ctx.push(
-            site.finding(Code::FooterFeaturesReservedBit, "features", "features bit 1 (reserved) must always be set")
-                .expected("bit 0x00000002 set")
-                .actual(format!("{:#010x}", f.features)),
+            site.finding(
+                Code::FooterFeaturesReservedBit,
+                Field::Features,
+                "features bit 1 (reserved) must always be set",
+            )
+            .expected("bit 0x00000002 set")
+            .actual(format!("{:#010x}", f.features)),
         );
     }
     let unknown = f.features & !(FEATURE_RESERVED | FEATURE_TEMPORARY);
@@ -218,7 +185,7 @@ fn features(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             msg.push_str(" (a bit in 16..31 makes 7-Zip not recognise the file)");
         }
         ctx.push(
-            site.finding(Code::FooterFeaturesUnknownBits, "features", msg)
+            site.finding(Code::FooterFeaturesUnknownBits, Field::Features, msg)
                 .expected("only bits 0x00000003")
                 .actual(format!("{:#010x}", f.features)),
         );
@@ -226,7 +193,7 @@ fn features(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if f.features & FEATURE_TEMPORARY != 0 {
         ctx.push(site.finding(
             Code::FooterFeaturesTemporary,
-            "features",
+            Field::Features,
             "features bit 0 (temporary: candidate for deletion on shutdown) is set",
         ));
     }
@@ -239,7 +206,7 @@ fn data_offset(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
                 ctx.push(
                     site.finding(
                         Code::FooterDataOffsetFixed,
-                        "data_offset",
+                        Field::DataOffset,
                         "a fixed disk's data offset must be all ones (0xFFFFFFFF is the spec's typo)",
                     )
                     .expected(format!("{ALL_ONES_OFFSET:#018x}"))
@@ -254,7 +221,7 @@ fn data_offset(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
                 ctx.push(
                     site.finding(
                         Code::FooterDataOffsetBounds,
-                        "data_offset",
+                        Field::DataOffset,
                         format!(
                             "the 1024-byte dynamic disk header at data offset {} is not between the footer \
                              copy (ends at 512) and the trailing footer (starts at {footer_start})",
@@ -270,7 +237,7 @@ fn data_offset(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
                 ctx.push(
                     site.finding(
                         Code::FooterDataOffsetNot512,
-                        "data_offset",
+                        Field::DataOffset,
                         "the dynamic disk header does not directly follow the footer copy",
                     )
                     .expected(512)
@@ -279,7 +246,7 @@ fn data_offset(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             }
             if !f.data_offset.is_multiple_of(512) {
                 ctx.push(
-                    site.finding(Code::FooterDataOffsetAlign, "data_offset", "data offset is not sector-aligned")
+                    site.finding(Code::FooterDataOffsetAlign, Field::DataOffset, "data offset is not sector-aligned")
                         .expected("a multiple of 512")
                         .actual(f.data_offset),
                 );
@@ -294,7 +261,7 @@ fn creator(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterCreatorUnknown,
-                "creator_application",
+                Field::CreatorApplication,
                 format!(
                     "creator application {} is not a known writer (QEMU before 10.0 sized such disks by C x H x S, \
                      QEMU 10.0 and later by the current size)",
@@ -308,7 +275,7 @@ fn creator(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterCreatorTapVersion,
-                "creator_version",
+                Field::CreatorVersion,
                 format!(
                     "blktap creator version {}.{} is newer than 1.3, the last blktap defines",
                     f.creator_version >> 16,
@@ -323,7 +290,7 @@ fn creator(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterCreatorHostOs,
-                "creator_host_os",
+                Field::CreatorHostOs,
                 format!(
                     "creator host OS {} is neither \"Wi2k\" nor \"Mac \"",
                     format_tag(&f.creator_host_os.to_be_bytes())
@@ -338,13 +305,13 @@ fn creator(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
 fn sizes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     let size = f.current_size;
     if size == 0 {
-        ctx.push(site.finding(Code::FooterSizeZero, "current_size", "current size is zero").actual(0));
+        ctx.push(site.finding(Code::FooterSizeZero, Field::CurrentSize, "current size is zero").actual(0));
     }
     if !size.is_multiple_of(512) {
         ctx.push(
             site.finding(
                 Code::FooterSizeAlign,
-                "current_size",
+                Field::CurrentSize,
                 format!("current size {size} is not a whole number of sectors ({} bytes over)", size % 512),
             )
             .expected("a multiple of 512")
@@ -355,7 +322,7 @@ fn sizes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterSizeMibAlign,
-                "current_size",
+                Field::CurrentSize,
                 format!("current size {size} is not a whole number of MiB"),
             )
             .expected("a multiple of 1048576")
@@ -366,7 +333,7 @@ fn sizes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterSizeMax,
-                "current_size",
+                Field::CurrentSize,
                 format!("current size {size} exceeds 2040 GiB (0xFF000000 sectors)"),
             )
             .expected(format!("<= {MAX_CURRENT_SIZE}"))
@@ -378,7 +345,7 @@ fn sizes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterOriginalSize,
-                "original_size",
+                Field::OriginalSize,
                 format!(
                     "original size {} is {how} than current size {size}: the disk was resized, and \
                      libvhdi-based readers report the original size",
@@ -399,7 +366,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             site.finding(
                 Code::FooterGeometry,
-                "geometry",
+                Field::Geometry,
                 format!(
                     "geometry {g} (packed {:#010x}) is larger than the CHS algorithm gives for current size {size} \
                      ({spec}, packed {:#010x})",
@@ -418,7 +385,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             ctx.push(
                 site.finding(
                     Code::FooterGeometrySizeDivergence,
-                    "geometry",
+                    Field::Geometry,
                     format!(
                         "readers disagree on the disk size: for creator {creator} QEMU (every version) and Virtual PC \
                          use the geometry ({g} = {chs_bytes} bytes), the others the current size ({size} bytes)"
@@ -431,7 +398,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             ctx.push(
                 site.finding(
                     Code::FooterGeometrySizeQemuLegacy,
-                    "geometry",
+                    Field::Geometry,
                     format!(
                         "QEMU before 10.0 sized creator {creator} by the geometry ({g} = {chs_bytes} bytes); QEMU \
                          10.0 and later and the other readers use the current size ({size} bytes)"
@@ -443,7 +410,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         }
     }
     if g == Geometry::default() {
-        ctx.push(site.finding(Code::FooterGeometryZero, "geometry", "geometry is 0/0/0").expected(spec).actual(g));
+        ctx.push(site.finding(Code::FooterGeometryZero, Field::Geometry, "geometry is 0/0/0").expected(spec).actual(g));
     } else {
         let mut why = Vec::new();
         if g.heads > 16 {
@@ -459,7 +426,7 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
             ctx.push(
                 site.finding(
                     Code::FooterGeometryRange,
-                    "geometry",
+                    Field::Geometry,
                     format!("geometry {g} is outside the CHS algorithm's range: {}", why.join(", ")),
                 )
                 .expected(spec)
@@ -473,18 +440,19 @@ fn geometry(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
 fn tail_bytes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if f.unique_id == [0; 16] {
         ctx.push(
-            site.finding(Code::FooterUuidNull, "unique_id", "unique id is all zero").actual(format_uuid(&f.unique_id)),
+            site.finding(Code::FooterUuidNull, Field::UniqueId, "unique id is all zero")
+                .actual(format_uuid(&f.unique_id)),
         );
     }
     match f.saved_state {
         0 => {}
         1 => ctx.push(site.finding(
             Code::FooterSavedStateSet,
-            "saved_state",
+            Field::SavedState,
             "saved state is set: the disk belongs to a saved virtual machine",
         )),
         s => ctx.push(
-            site.finding(Code::FooterSavedState, "saved_state", format!("saved state {s} is neither 0 nor 1"))
+            site.finding(Code::FooterSavedState, Field::SavedState, format!("saved state {s} is neither 0 nor 1"))
                 .expected("0 or 1")
                 .actual(s),
         ),
@@ -493,7 +461,7 @@ fn tail_bytes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     if hidden == 1 {
         ctx.push(Finding::new(
             Code::FooterBlktapHidden,
-            site.base.saturating_add(85),
+            Field::Reserved.at(site.base),
             1,
             format!("{}.reserved[0]", site.name),
             "byte 85 is 1: blktap's hidden flag (7-Zip does not recognise the file)",
@@ -502,7 +470,7 @@ fn tail_bytes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
         ctx.push(
             Finding::new(
                 Code::FooterReserved,
-                site.base.saturating_add(85),
+                Field::Reserved.at(site.base),
                 1,
                 format!("{}.reserved[0]", site.name),
                 format!("reserved byte 85 is {hidden}: neither 0 nor blktap's hidden flag 1"),
@@ -516,14 +484,14 @@ fn tail_bytes(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     let last = rest.iter().rposition(|&b| b != 0);
     if let (Some(first), Some(last)) = (first, last) {
         let count = rest.iter().filter(|&&b| b != 0).count();
-        let start = 86 + first as u64;
-        let end = 86 + last as u64 + 1;
+        let start = Field::Reserved.offset() + 1 + first as u64;
+        let end = Field::Reserved.offset() + 1 + last as u64 + 1;
         ctx.push(
             Finding::new(
                 Code::FooterReserved,
                 site.base.saturating_add(start),
                 end - start,
-                format!("{}.reserved", site.name),
+                format!("{}.{}", site.name, Field::Reserved.name()),
                 format!("{count} reserved byte(s) in {start}..{end} are not zero"),
             )
             .expected("all zero"),

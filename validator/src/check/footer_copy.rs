@@ -8,10 +8,9 @@
 //! (no cookie), or has the cookie but a bad checksum, or both are valid and differ, or only the
 //! copy is valid.
 
-use super::footer::FIELDS;
 use super::Ctx;
 use crate::finding::Finding;
-use crate::format::footer::{FOOTER_SIZE, SHORT_FOOTER_SIZE};
+use crate::format::footer::{Field, FOOTER_SIZE, SHORT_FOOTER_SIZE};
 use crate::format::HardDiskFooter;
 use crate::rules::Code;
 
@@ -28,9 +27,9 @@ pub(super) fn check(ctx: &mut Ctx) {
             ctx.push(
                 Finding::new(
                     Code::FooterCopyChecksum,
-                    64,
-                    4,
-                    "footer_copy.checksum",
+                    Field::Checksum.offset(),
+                    Field::Checksum.len(),
+                    format!("footer_copy.{}", Field::Checksum.name()),
                     "the footer copy at offset 0 has a bad checksum: readers that read the copy first (QEMU) refuse the image",
                 )
                 .expected(format!("{:#010x}", c.computed_checksum()))
@@ -81,10 +80,10 @@ pub(super) fn check(ctx: &mut Ctx) {
         return;
     }
     let mut differing = Vec::new();
-    for (name, off, len) in FIELDS {
-        let range = usize::try_from(off).unwrap_or(n).min(n)..usize::try_from(off + len).unwrap_or(n).min(n);
+    for &field in Field::ALL {
+        let range = field.range().start.min(n)..field.range().end.min(n);
         if a.get(range.clone()) != b.get(range) {
-            differing.push(describe(name, copy, tail));
+            differing.push(describe(field, copy, tail));
         }
     }
     let first = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0) as u64;
@@ -105,18 +104,19 @@ pub(super) fn check(ctx: &mut Ctx) {
 }
 
 /// `name (copy X, trailing Y)` for fields whose values are worth printing, else just `name`.
-fn describe(name: &str, c: &HardDiskFooter, t: &HardDiskFooter) -> String {
-    let vals = match name {
-        "current_size" => Some((c.current_size.to_string(), t.current_size.to_string())),
-        "original_size" => Some((c.original_size.to_string(), t.original_size.to_string())),
-        "disk_type" => Some((c.disk_type.to_string(), t.disk_type.to_string())),
-        "data_offset" => Some((c.data_offset.to_string(), t.data_offset.to_string())),
-        "geometry" => Some((c.geometry.to_string(), t.geometry.to_string())),
-        "timestamp" => Some((c.timestamp.to_string(), t.timestamp.to_string())),
-        "features" => Some((format!("{:#010x}", c.features), format!("{:#010x}", t.features))),
-        "checksum" => Some((format!("{:#010x}", c.checksum), format!("{:#010x}", t.checksum))),
-        "unique_id" => Some((crate::format::format_uuid(&c.unique_id), crate::format::format_uuid(&t.unique_id))),
-        "saved_state" => Some((c.saved_state.to_string(), t.saved_state.to_string())),
+fn describe(field: Field, c: &HardDiskFooter, t: &HardDiskFooter) -> String {
+    let name = field.name();
+    let vals = match field {
+        Field::CurrentSize => Some((c.current_size.to_string(), t.current_size.to_string())),
+        Field::OriginalSize => Some((c.original_size.to_string(), t.original_size.to_string())),
+        Field::DiskType => Some((c.disk_type.to_string(), t.disk_type.to_string())),
+        Field::DataOffset => Some((c.data_offset.to_string(), t.data_offset.to_string())),
+        Field::Geometry => Some((c.geometry.to_string(), t.geometry.to_string())),
+        Field::Timestamp => Some((c.timestamp.to_string(), t.timestamp.to_string())),
+        Field::Features => Some((format!("{:#010x}", c.features), format!("{:#010x}", t.features))),
+        Field::Checksum => Some((format!("{:#010x}", c.checksum), format!("{:#010x}", t.checksum))),
+        Field::UniqueId => Some((crate::format::format_uuid(&c.unique_id), crate::format::format_uuid(&t.unique_id))),
+        Field::SavedState => Some((c.saved_state.to_string(), t.saved_state.to_string())),
         _ => None,
     };
     match vals {

@@ -11,8 +11,8 @@
 use super::{Ctx, Region};
 use crate::finding::Finding;
 use crate::format::bat::padded_bat_bytes;
-use crate::format::footer::FOOTER_SIZE;
-use crate::format::header::{COOKIE, HEADER_SIZE, VERSION_1_0};
+use crate::format::footer::{FOOTER_SIZE, MAX_CURRENT_SIZE};
+use crate::format::header::{Field, COOKIE, HEADER_SIZE, VERSION_1_0};
 use crate::format::{format_tag, format_uuid, timestamp, DiskType, DynamicDiskHeader, ALL_ONES_OFFSET};
 use crate::rules::Code;
 
@@ -20,31 +20,8 @@ use crate::rules::Code;
 /// `INT_MAX / 4` (QEMU `vpc_open`, "Max Table Entries too large").
 pub(super) const MAX_TABLE_ENTRIES_INT_LIMIT: u64 = (i32::MAX as u64) / 4;
 
-/// Largest disk size in sectors (QEMU `VHD_MAX_SECTORS`, 2040 GiB).
-const MAX_SECTORS: u64 = 0xFF00_0000;
-
-/// Field byte offsets and lengths within the header.
-fn field(name: &str) -> (u64, u64) {
-    match name {
-        "cookie" => (0, 8),
-        "data_offset" => (8, 8),
-        "table_offset" => (16, 8),
-        "header_version" => (24, 4),
-        "max_table_entries" => (28, 4),
-        "block_size" => (32, 4),
-        "checksum" => (36, 4),
-        "parent_unique_id" => (40, 16),
-        "parent_timestamp" => (56, 4),
-        "reserved1" => (60, 4),
-        "parent_unicode_name" => (64, 512),
-        "reserved2" => (768, 256),
-        _ => (0, HEADER_SIZE as u64),
-    }
-}
-
-fn at(hoff: u64, code: Code, name: &str, message: impl Into<String>) -> Finding {
-    let (rel, len) = field(name);
-    Finding::new(code, hoff.saturating_add(rel), len, format!("header.{name}"), message)
+fn at(hoff: u64, code: Code, field: Field, message: impl Into<String>) -> Finding {
+    Finding::new(code, field.at(hoff), field.len(), field.path(), message)
 }
 
 /// Checks the dynamic disk header rules; only called for dynamic and differencing disks.
@@ -56,7 +33,7 @@ pub(super) fn check(ctx: &mut Ctx) {
     let hoff = *hoff;
     if !h.cookie_valid() {
         ctx.push(
-            at(hoff, Code::HeaderCookie, "cookie", format!("no `cxsparse` cookie at data offset {hoff}"))
+            at(hoff, Code::HeaderCookie, Field::Cookie, format!("no `cxsparse` cookie at data offset {hoff}"))
                 .expected(format_tag(&COOKIE))
                 .actual(format_tag(&h.cookie)),
         );
@@ -68,14 +45,14 @@ pub(super) fn check(ctx: &mut Ctx) {
     }
     if !h.checksum_valid() {
         ctx.push(
-            at(hoff, Code::HeaderChecksum, "checksum", "dynamic disk header checksum does not match its byte sum")
+            at(hoff, Code::HeaderChecksum, Field::Checksum, "dynamic disk header checksum does not match its byte sum")
                 .expected(format!("{:#010x}", h.computed_checksum()))
                 .actual(format!("{:#010x}", h.checksum)),
         );
     }
     if h.header_version != VERSION_1_0 {
         ctx.push(
-            at(hoff, Code::HeaderVersion, "header_version", "header version is not 1.0")
+            at(hoff, Code::HeaderVersion, Field::HeaderVersion, "header version is not 1.0")
                 .expected(format!("{VERSION_1_0:#010x}"))
                 .actual(format!("{:#010x}", h.header_version)),
         );
@@ -85,7 +62,7 @@ pub(super) fn check(ctx: &mut Ctx) {
             at(
                 hoff,
                 Code::HeaderDataOffset,
-                "data_offset",
+                Field::DataOffset,
                 "the header's (unused) data offset must be all ones (0xFFFFFFFF is the spec's typo)",
             )
             .expected(format!("{ALL_ONES_OFFSET:#018x}"))
@@ -111,7 +88,7 @@ fn table(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
             at(
                 hoff,
                 Code::HeaderTableOffsetBounds,
-                "table_offset",
+                Field::TableOffset,
                 format!(
                     "the BAT ({} entries x 4 bytes at table offset {}) is not inside the file before the \
                      trailing footer at {footer_start}",
@@ -124,7 +101,7 @@ fn table(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     }
     if !h.table_offset.is_multiple_of(512) {
         ctx.push(
-            at(hoff, Code::HeaderTableOffsetAlign, "table_offset", "table offset is not sector-aligned")
+            at(hoff, Code::HeaderTableOffsetAlign, Field::TableOffset, "table offset is not sector-aligned")
                 .expected("a multiple of 512")
                 .actual(h.table_offset),
         );
@@ -158,14 +135,14 @@ fn block_size(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     let bs = h.block_size;
     if bs != 0 && !bs.is_power_of_two() {
         ctx.push(
-            at(hoff, Code::HeaderBlockSizePow2, "block_size", format!("block size {bs} is not a power of two"))
+            at(hoff, Code::HeaderBlockSizePow2, Field::BlockSize, format!("block size {bs} is not a power of two"))
                 .expected("a power of two")
                 .actual(bs),
         );
     }
     if bs < 512 {
         ctx.push(
-            at(hoff, Code::HeaderBlockSizeMin, "block_size", format!("block size {bs} is smaller than one sector"))
+            at(hoff, Code::HeaderBlockSizeMin, Field::BlockSize, format!("block size {bs} is smaller than one sector"))
                 .expected(">= 512")
                 .actual(bs),
         );
@@ -179,7 +156,7 @@ fn block_size(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
             at(
                 hoff,
                 Code::HeaderBlockSizeSmall,
-                "block_size",
+                Field::BlockSize,
                 format!(
                     "block size {bs} gives a sector bitmap of less than one byte; VirtualBox then reads block \
                      data one sector early"
@@ -193,7 +170,7 @@ fn block_size(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
             at(
                 hoff,
                 Code::HeaderBlockSizeUnusual,
-                "block_size",
+                Field::BlockSize,
                 format!("block size {bs} is neither 512 KiB nor 2 MiB"),
             )
             .expected("524288 or 2097152")
@@ -208,7 +185,7 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     let max = u64::from(h.max_table_entries);
     let bs = u64::from(h.block_size);
     let limit =
-        (MAX_SECTORS * 512).checked_div(bs).map_or(MAX_TABLE_ENTRIES_INT_LIMIT, |l| l.min(MAX_TABLE_ENTRIES_INT_LIMIT));
+        MAX_CURRENT_SIZE.checked_div(bs).map_or(MAX_TABLE_ENTRIES_INT_LIMIT, |l| l.min(MAX_TABLE_ENTRIES_INT_LIMIT));
     let bat_bytes = padded_bat_bytes(h.max_table_entries);
     if max > limit || bat_bytes > layout.file_size {
         let why = if max > limit {
@@ -217,9 +194,14 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
             format!("the BAT ({bat_bytes} bytes) is larger than the whole file ({} bytes)", layout.file_size)
         };
         ctx.push(
-            at(hoff, Code::HeaderMaxTableEntriesLimit, "max_table_entries", format!("max table entries {max}: {why}"))
-                .expected(format!("<= {limit}"))
-                .actual(max),
+            at(
+                hoff,
+                Code::HeaderMaxTableEntriesLimit,
+                Field::MaxTableEntries,
+                format!("max table entries {max}: {why}"),
+            )
+            .expected(format!("<= {limit}"))
+            .actual(max),
         );
     }
     // The size comparisons need a usable block size (a non-zero multiple of 512).
@@ -232,7 +214,7 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
             at(
                 hoff,
                 Code::HeaderMaxTableEntriesTooSmall,
-                "max_table_entries",
+                Field::MaxTableEntries,
                 format!("{max} blocks of {bs} bytes cover less than the current size {size}"),
             )
             .expected(format!(">= {needed}"))
@@ -243,7 +225,7 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
             at(
                 hoff,
                 Code::HeaderMaxTableEntriesTooLarge,
-                "max_table_entries",
+                Field::MaxTableEntries,
                 format!("{max} entries where the current size {size} needs {needed} blocks of {bs} bytes"),
             )
             .expected(needed)
@@ -255,7 +237,7 @@ fn table_entries(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
 fn reserved(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     if h.reserved1 != 0 {
         ctx.push(
-            at(hoff, Code::HeaderReserved, "reserved1", "reserved header bytes 60..64 are not zero")
+            at(hoff, Code::HeaderReserved, Field::Reserved1, "reserved header bytes 60..64 are not zero")
                 .expected("0")
                 .actual(format!("{:#010x}", h.reserved1)),
         );
@@ -263,15 +245,15 @@ fn reserved(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     let first = h.reserved2.iter().position(|&b| b != 0);
     let last = h.reserved2.iter().rposition(|&b| b != 0);
     if let (Some(first), Some(last)) = (first, last) {
-        let start = 768 + first as u64;
-        let end = 768 + last as u64 + 1;
+        let start = Field::Reserved2.offset() + first as u64;
+        let end = Field::Reserved2.offset() + last as u64 + 1;
         let count = h.reserved2.iter().filter(|&&b| b != 0).count();
         ctx.push(
             Finding::new(
                 Code::HeaderReserved,
                 hoff.saturating_add(start),
                 end - start,
-                "header.reserved2",
+                Field::Reserved2.path(),
                 format!("{count} reserved header byte(s) in {start}..{end} are not zero"),
             )
             .expected("all zero"),
@@ -285,23 +267,33 @@ fn parent(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
         Some(DiskType::Dynamic) => {
             if h.parent_unique_id != [0; 16] {
                 ctx.push(
-                    at(hoff, Code::HeaderParentOnDynamic, "parent_unique_id", "a dynamic disk has a parent unique id")
-                        .expected(format_uuid(&[0; 16]))
-                        .actual(format_uuid(&h.parent_unique_id)),
+                    at(
+                        hoff,
+                        Code::HeaderParentOnDynamic,
+                        Field::ParentUniqueId,
+                        "a dynamic disk has a parent unique id",
+                    )
+                    .expected(format_uuid(&[0; 16]))
+                    .actual(format_uuid(&h.parent_unique_id)),
                 );
             }
             if h.parent_timestamp != 0 {
                 ctx.push(
-                    at(hoff, Code::HeaderParentOnDynamic, "parent_timestamp", "a dynamic disk has a parent time stamp")
-                        .expected(0)
-                        .actual(h.parent_timestamp),
+                    at(
+                        hoff,
+                        Code::HeaderParentOnDynamic,
+                        Field::ParentTimestamp,
+                        "a dynamic disk has a parent time stamp",
+                    )
+                    .expected(0)
+                    .actual(h.parent_timestamp),
                 );
             }
             if h.parent_unicode_name.iter().any(|&b| b != 0) {
                 ctx.push(at(
                     hoff,
                     Code::HeaderParentOnDynamic,
-                    "parent_unicode_name",
+                    Field::ParentUnicodeName,
                     "a dynamic disk has a non-zero parent unicode name",
                 ));
             }
@@ -318,7 +310,7 @@ fn differencing(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
                 at(
                     hoff,
                     Code::HeaderParentTimestampFuture,
-                    "parent_timestamp",
+                    Field::ParentTimestamp,
                     format!(
                         "parent time stamp {} lies more than {} s after the validation time",
                         timestamp::format(h.parent_timestamp),
@@ -331,14 +323,14 @@ fn differencing(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
     }
     let units = h.parent_name_units();
     if units.is_empty() {
-        ctx.push(at(hoff, Code::HeaderParentNameEmpty, "parent_unicode_name", "the parent unicode name is empty"));
+        ctx.push(at(hoff, Code::HeaderParentNameEmpty, Field::ParentUnicodeName, "the parent unicode name is empty"));
         return;
     }
     if units.len() == 256 {
         ctx.push(at(
             hoff,
             Code::HeaderParentNameUnterminated,
-            "parent_unicode_name",
+            Field::ParentUnicodeName,
             "the parent unicode name fills all 256 UTF-16 code units with no terminating NUL",
         ));
     }
@@ -346,7 +338,7 @@ fn differencing(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
         None => ctx.push(at(
             hoff,
             Code::HeaderParentNameEncoding,
-            "parent_unicode_name",
+            Field::ParentUnicodeName,
             "the parent unicode name is not valid UTF-16 big-endian (unpaired surrogate)",
         )),
         Some(name) if looks_little_endian(&units) => {
@@ -355,7 +347,7 @@ fn differencing(ctx: &mut Ctx, hoff: u64, h: &DynamicDiskHeader) {
                 at(
                     hoff,
                     Code::HeaderParentNameEncoding,
-                    "parent_unicode_name",
+                    Field::ParentUnicodeName,
                     format!(
                         "the parent unicode name appears to be stored little-endian: it reads {name:?} as \
                          UTF-16BE, {swapped:?} byte-swapped"

@@ -14,7 +14,8 @@
 //! where the two readings disagree. Overlaps use [`ParentLocatorEntry::effective_span`]
 //! (blktap's reading), as [`super::Layout::metadata_regions`] does.
 //!
-//! Payloads are read only when their data length is at most [`PAYLOAD_CAP`] bytes and they lie
+//! Payloads are read only when their data length is at most
+//! [`PAYLOAD_CAP`](crate::format::locator::PAYLOAD_CAP) bytes and they lie
 //! wholly inside the file, so a locator claiming 4 GiB costs nothing.
 //!
 //! On a dynamic disk only LOCATOR-ON-DYNAMIC, LOCATOR-PLATFORM-CODE and LOCATOR-RESERVED apply.
@@ -22,73 +23,10 @@
 use super::bat::{range, region_name};
 use super::{Ctx, Region};
 use crate::finding::Finding;
-use crate::format::header::LOCATORS_OFFSET;
-use crate::format::locator::{decode_macx, decode_utf16le, PayloadError, LOCATOR_ENTRY_SIZE};
+use crate::format::header::{self, locator_at};
+use crate::format::locator::{decoded_paths, Field, PayloadError, LOCATOR_ENTRY_SIZE};
 use crate::format::{DiskType, DynamicDiskHeader, ParentLocatorEntry, PlatformCode, SECTOR_SIZE};
-use crate::io::ReadAt;
 use crate::rules::Code;
-
-/// Largest payload read and decoded, in bytes (64 KiB: a Windows path of 32 767 UTF-16 code
-/// units fits). Longer payloads are not decoded.
-pub(crate) const PAYLOAD_CAP: u64 = 64 * 1024;
-
-/// Byte offset of the platform code within an entry.
-const CODE_FIELD: u64 = 0;
-/// Byte offset of the platform data space within an entry.
-const SPACE_FIELD: u64 = 4;
-/// Byte offset of the platform data length within an entry.
-const LENGTH_FIELD: u64 = 8;
-/// Byte offset of the reserved field within an entry.
-const RESERVED_FIELD: u64 = 12;
-/// Byte offset of the platform data offset within an entry.
-const OFFSET_FIELD: u64 = 16;
-
-/// Reads the payload of `loc`: `platform data length` bytes at `platform data offset`.
-/// `None` when the length is 0 or above [`PAYLOAD_CAP`], when the payload does not lie wholly
-/// inside `src`, or on a read error.
-fn read_payload(src: &dyn ReadAt, loc: &ParentLocatorEntry) -> Option<Vec<u8>> {
-    let len = u64::from(loc.platform_data_length);
-    if len == 0 || len > PAYLOAD_CAP || !src.contains(loc.platform_data_offset, len) {
-        return None;
-    }
-    let mut buf = vec![0u8; usize::try_from(len).ok()?];
-    src.read_exact_at(loc.platform_data_offset, &mut buf).ok()?;
-    Some(buf)
-}
-
-/// Decodes a payload of a W2ku/W2ru (UTF-16LE) or MacX (`file://` URL) locator; `None` for
-/// other platform codes.
-fn decode_payload(code: PlatformCode, bytes: &[u8]) -> Option<Result<String, PayloadError>> {
-    match code {
-        PlatformCode::W2ku | PlatformCode::W2ru => Some(decode_utf16le(bytes)),
-        PlatformCode::MacX => Some(decode_macx(bytes)),
-        _ => None,
-    }
-}
-
-/// The decoded parent paths of `header`'s W2ku, W2ru and MacX parent locators, in entry order,
-/// as `(entry index 0..8, platform code, decoded path or why it could not be decoded)`.
-///
-/// Each payload is `platform data length` bytes read from `src` at the absolute byte offset
-/// `platform data offset`. Entries whose payload is empty, longer than [`PAYLOAD_CAP`] (64 KiB)
-/// or not wholly inside `src` are left out, as are entries with other platform codes. W2ku/W2ru
-/// paths are returned as stored (Windows separators, trailing NULs dropped); MacX URLs are
-/// returned as paths (`file://localhost/p` and `file:///p` give `/p`).
-pub(crate) fn decoded_paths(
-    src: &dyn ReadAt,
-    header: &DynamicDiskHeader,
-) -> Vec<(usize, PlatformCode, Result<String, PayloadError>)> {
-    header
-        .parent_locators
-        .iter()
-        .enumerate()
-        .filter(|(_, loc)| loc.code().is_resolvable())
-        .filter_map(|(i, loc)| {
-            let bytes = read_payload(src, loc)?;
-            decode_payload(loc.code(), &bytes).map(|r| (i, loc.code(), r))
-        })
-        .collect()
-}
 
 /// The file name of a decoded locator path: the part after the last `/` once `\` is `/`.
 fn file_name(path: &str) -> String {
@@ -98,7 +36,7 @@ fn file_name(path: &str) -> String {
 
 /// File offset of entry `i` (saturating).
 fn entry_at(hoff: u64, i: usize) -> u64 {
-    hoff.saturating_add(LOCATORS_OFFSET as u64).saturating_add((i * LOCATOR_ENTRY_SIZE) as u64)
+    hoff.saturating_add(locator_at(i))
 }
 
 /// Checks the parent locators of a dynamic or differencing disk (reference B.6).
@@ -114,9 +52,9 @@ pub(super) fn check(ctx: &mut Ctx) {
             ctx.push(
                 Finding::new(
                     Code::LocatorPlatformCode,
-                    at.saturating_add(CODE_FIELD),
-                    4,
-                    format!("header.parent_locator[{i}].platform_code"),
+                    Field::PlatformCode.at(at),
+                    Field::PlatformCode.len(),
+                    format!("header.parent_locator[{i}].{}", Field::PlatformCode.name()),
                     format!(
                         "parent locator {i} has the unknown platform code {} (known: none, Wi2r, Wi2k, W2ru, W2ku, Mac, MacX)",
                         crate::format::format_tag(&raw.to_be_bytes())
@@ -129,9 +67,9 @@ pub(super) fn check(ctx: &mut Ctx) {
             ctx.push(
                 Finding::new(
                     Code::LocatorReserved,
-                    at.saturating_add(RESERVED_FIELD),
-                    4,
-                    format!("header.parent_locator[{i}].reserved"),
+                    Field::Reserved.at(at),
+                    Field::Reserved.len(),
+                    format!("header.parent_locator[{i}].{}", Field::Reserved.name()),
                     format!("the reserved field of parent locator {i} is not zero"),
                 )
                 .expected("0x00000000")
@@ -153,9 +91,9 @@ fn check_dynamic(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
     if !used.is_empty() {
         ctx.report(
             Code::LocatorOnDynamic,
-            entry_at(hoff, 0),
-            (8 * LOCATOR_ENTRY_SIZE) as u64,
-            "header.parent_locator",
+            header::Field::ParentLocator.at(hoff),
+            header::Field::ParentLocator.len(),
+            header::Field::ParentLocator.path(),
             format!("a dynamic disk should have all parent locator entries zero; entries {} are not", used.join(", ")),
         );
     }
@@ -190,9 +128,9 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
             ctx.push(
                 Finding::new(
                     Code::LocatorDuplicateCode,
-                    at.saturating_add(CODE_FIELD),
-                    4,
-                    format!("{p}.platform_code"),
+                    Field::PlatformCode.at(at),
+                    Field::PlatformCode.len(),
+                    format!("{p}.{}", Field::PlatformCode.name()),
                     format!("parent locators {first} and {i} both use platform code {}", code.name()),
                 )
                 .actual(code.name()),
@@ -203,9 +141,9 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
         if code.is_deprecated() {
             ctx.report(
                 Code::LocatorDeprecatedCode,
-                at.saturating_add(CODE_FIELD),
-                4,
-                format!("{p}.platform_code"),
+                Field::PlatformCode.at(at),
+                Field::PlatformCode.len(),
+                format!("{p}.{}", Field::PlatformCode.name()),
                 format!("parent locator {i} uses the deprecated platform code {}", code.name()),
             );
         }
@@ -214,9 +152,9 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
     if !header.parent_locators.iter().any(|l| l.code().is_resolvable()) {
         ctx.report(
             Code::LocatorNoneOnDiff,
-            entry_at(hoff, 0),
-            (8 * LOCATOR_ENTRY_SIZE) as u64,
-            "header.parent_locator",
+            header::Field::ParentLocator.at(hoff),
+            header::Field::ParentLocator.len(),
+            header::Field::ParentLocator.path(),
             "the differencing disk has no W2ku, W2ru or MacX parent locator: readers that follow locators cannot find the parent",
         );
     }
@@ -233,30 +171,28 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
     let len = u64::from(loc.platform_data_length);
     let footer_start = layout.footer_start();
 
-    let zero: Vec<(&str, u64)> =
-        [("data_offset", off, OFFSET_FIELD), ("data_space", space, SPACE_FIELD), ("data_length", len, LENGTH_FIELD)]
-            .into_iter()
-            .filter(|&(_, v, _)| v == 0)
-            .map(|(n, _, f)| (n, f))
-            .collect();
-    if let [(name, field)] = zero.as_slice() {
-        let width = if *name == "data_offset" { 8 } else { 4 };
+    let zero: Vec<Field> = [(Field::DataOffset, off), (Field::DataSpace, space), (Field::DataLength, len)]
+        .into_iter()
+        .filter(|&(_, v)| v == 0)
+        .map(|(f, _)| f)
+        .collect();
+    if let [field] = zero.as_slice() {
         ctx.push(
             Finding::new(
                 Code::LocatorZeroFields,
-                at.saturating_add(*field),
-                width,
-                format!("{p}.{name}"),
+                field.at(at),
+                field.len(),
+                format!("{p}.{}", field.name()),
                 format!(
                     "parent locator {i} is used (platform code {}) but its {} is zero",
                     loc.code().name(),
-                    name.replace('_', " ")
+                    field.name().replace('_', " ")
                 ),
             )
             .actual(0),
         );
     } else if !zero.is_empty() {
-        let names: Vec<String> = zero.iter().map(|(n, _)| n.replace('_', " ")).collect();
+        let names: Vec<String> = zero.iter().map(|f| f.name().replace('_', " ")).collect();
         ctx.report(
             Code::LocatorZeroFields,
             at,
@@ -274,9 +210,9 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
         ctx.push(
             Finding::new(
                 Code::LocatorAlign,
-                at.saturating_add(OFFSET_FIELD),
-                8,
-                format!("{p}.data_offset"),
+                Field::DataOffset.at(at),
+                Field::DataOffset.len(),
+                format!("{p}.{}", Field::DataOffset.name()),
                 format!(
                     "the data offset of parent locator {i} is not a multiple of 512 ({} bytes past a sector)",
                     off % SECTOR_SIZE
@@ -294,9 +230,9 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
         ctx.push(
             Finding::new(
                 Code::LocatorOffsetBounds,
-                at.saturating_add(OFFSET_FIELD),
-                8,
-                format!("{p}.data_offset"),
+                Field::DataOffset.at(at),
+                Field::DataOffset.len(),
+                format!("{p}.{}", Field::DataOffset.name()),
                 format!(
                     "the data of parent locator {i} (bytes {}, the larger of its data length {len} and data space {space} read as bytes) is not inside the file before the trailing footer at {footer_start:#x}",
                     range(off, end)
@@ -310,9 +246,9 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
         ctx.push(
             Finding::new(
                 Code::LocatorLengthSpace,
-                at.saturating_add(LENGTH_FIELD),
-                4,
-                format!("{p}.data_length"),
+                Field::DataLength.at(at),
+                Field::DataLength.len(),
+                format!("{p}.{}", Field::DataLength.name()),
                 format!(
                     "the data length of parent locator {i} ({len} bytes) exceeds its data space read as bytes ({space}) and as sectors ({} bytes)",
                     space.saturating_mul(SECTOR_SIZE)
@@ -326,9 +262,9 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
         ctx.push(
             Finding::new(
                 Code::LocatorSpaceUnreadable,
-                at.saturating_add(SPACE_FIELD),
-                4,
-                format!("{p}.data_space"),
+                Field::DataSpace.at(at),
+                Field::DataSpace.len(),
+                format!("{p}.{}", Field::DataSpace.name()),
                 format!(
                     "the data space of parent locator {i} ({space}) is neither a sector count below 512 nor a \
                      whole number of sectors in bytes, so blktap cannot read the locator"
@@ -359,9 +295,9 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
         ctx.push(
             Finding::new(
                 Code::LocatorSpaceUnits,
-                at.saturating_add(SPACE_FIELD),
-                4,
-                format!("{p}.data_space"),
+                Field::DataSpace.at(at),
+                Field::DataSpace.len(),
+                format!("{p}.{}", Field::DataSpace.name()),
                 format!("the data space of parent locator {i} is ambiguous: {}", reasons.join("; ")),
             )
             .actual(space),
@@ -481,7 +417,7 @@ fn check_overlap(ctx: &mut Ctx) {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{self, TestLocator};
-    use super::{decoded_paths, PAYLOAD_CAP};
+    use crate::format::locator::{decoded_paths, PAYLOAD_CAP};
     use crate::format::locator::{encode_utf16le, PayloadError};
     use crate::format::{DynamicDiskHeader, ParentLocatorEntry, PlatformCode};
     use crate::io::ReadAt;

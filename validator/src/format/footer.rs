@@ -22,8 +22,47 @@
 //! | 85 | 427 | reserved |
 
 use super::checksum::vhd_checksum;
+use super::field::field_table;
 use super::geometry::Geometry;
 use byteorder::{BigEndian, ByteOrder};
+
+field_table! {
+    /// A field of the hard disk footer (the table above); [`Field::name`] is the finding path
+    /// component (`footer.current_size`, `footer_copy.current_size`).
+    "footer", FOOTER_SIZE;
+    /// Bytes 0..8: `conectix`.
+    Cookie = (0, 8, "cookie"),
+    /// Bytes 8..12.
+    Features = (8, 4, "features"),
+    /// Bytes 12..16.
+    FileFormatVersion = (12, 4, "file_format_version"),
+    /// Bytes 16..24: absolute byte offset of the dynamic disk header.
+    DataOffset = (16, 8, "data_offset"),
+    /// Bytes 24..28: seconds since 2000-01-01 UTC.
+    Timestamp = (24, 4, "timestamp"),
+    /// Bytes 28..32.
+    CreatorApplication = (28, 4, "creator_application"),
+    /// Bytes 32..36.
+    CreatorVersion = (32, 4, "creator_version"),
+    /// Bytes 36..40.
+    CreatorHostOs = (36, 4, "creator_host_os"),
+    /// Bytes 40..48 (bytes).
+    OriginalSize = (40, 8, "original_size"),
+    /// Bytes 48..56 (bytes).
+    CurrentSize = (48, 8, "current_size"),
+    /// Bytes 56..60: cylinders (u16), heads (u8), sectors per track (u8).
+    Geometry = (56, 4, "geometry"),
+    /// Bytes 60..64.
+    DiskType = (60, 4, "disk_type"),
+    /// Bytes 64..68.
+    Checksum = (64, 4, "checksum"),
+    /// Bytes 68..84.
+    UniqueId = (68, 16, "unique_id"),
+    /// Byte 84.
+    SavedState = (84, 1, "saved_state"),
+    /// Bytes 85..512 (byte 85 is blktap's private "hidden" flag).
+    Reserved = (85, 427, "reserved"),
+}
 
 /// Size of the hard disk footer in bytes.
 pub const FOOTER_SIZE: usize = 512;
@@ -39,8 +78,11 @@ pub const VERSION_1_0: u32 = 0x0001_0000;
 pub const FEATURE_TEMPORARY: u32 = 0x1;
 /// Features bit 1: reserved, must always be set.
 pub const FEATURE_RESERVED: u32 = 0x2;
-/// Byte offset of the checksum field.
-pub const CHECKSUM_OFFSET: usize = 64;
+/// Byte offset of the checksum field ([`Field::Checksum`]).
+pub const CHECKSUM_OFFSET: usize = Field::Checksum.range().start;
+/// Largest current size (bytes) that 32-bit BAT sector numbers can address: 0xFF000000 sectors
+/// = 2040 GiB (QEMU `VHD_MAX_SECTORS`; VirtualBox `VHD_MAX_SIZE`). Rule FOOTER-SIZE-MAX.
+pub const MAX_CURRENT_SIZE: u64 = 0xFF00_0000 * 512;
 /// Creator host OS `Wi2k`.
 pub const HOST_OS_WINDOWS: u32 = 0x5769_326B;
 /// Creator host OS `Mac `.
@@ -136,30 +178,32 @@ pub struct HardDiskFooter {
 impl HardDiskFooter {
     /// Decodes 512 bytes. Never fails: fields are returned as stored.
     pub fn decode(b: &[u8; FOOTER_SIZE]) -> HardDiskFooter {
+        use Field as F;
         let mut cookie = [0u8; 8];
-        cookie.copy_from_slice(&b[0..8]);
+        cookie.copy_from_slice(&b[F::Cookie.range()]);
         let mut creator_application = [0u8; 4];
-        creator_application.copy_from_slice(&b[28..32]);
+        creator_application.copy_from_slice(&b[F::CreatorApplication.range()]);
         let mut unique_id = [0u8; 16];
-        unique_id.copy_from_slice(&b[68..84]);
+        unique_id.copy_from_slice(&b[F::UniqueId.range()]);
         let mut reserved = [0u8; 427];
-        reserved.copy_from_slice(&b[85..512]);
+        reserved.copy_from_slice(&b[F::Reserved.range()]);
+        let g = &b[F::Geometry.range()];
         HardDiskFooter {
             cookie,
-            features: BigEndian::read_u32(&b[8..12]),
-            file_format_version: BigEndian::read_u32(&b[12..16]),
-            data_offset: BigEndian::read_u64(&b[16..24]),
-            timestamp: BigEndian::read_u32(&b[24..28]),
+            features: BigEndian::read_u32(&b[F::Features.range()]),
+            file_format_version: BigEndian::read_u32(&b[F::FileFormatVersion.range()]),
+            data_offset: BigEndian::read_u64(&b[F::DataOffset.range()]),
+            timestamp: BigEndian::read_u32(&b[F::Timestamp.range()]),
             creator_application,
-            creator_version: BigEndian::read_u32(&b[32..36]),
-            creator_host_os: BigEndian::read_u32(&b[36..40]),
-            original_size: BigEndian::read_u64(&b[40..48]),
-            current_size: BigEndian::read_u64(&b[48..56]),
-            geometry: Geometry { cylinders: BigEndian::read_u16(&b[56..58]), heads: b[58], sectors_per_track: b[59] },
-            disk_type: BigEndian::read_u32(&b[60..64]),
-            checksum: BigEndian::read_u32(&b[64..68]),
+            creator_version: BigEndian::read_u32(&b[F::CreatorVersion.range()]),
+            creator_host_os: BigEndian::read_u32(&b[F::CreatorHostOs.range()]),
+            original_size: BigEndian::read_u64(&b[F::OriginalSize.range()]),
+            current_size: BigEndian::read_u64(&b[F::CurrentSize.range()]),
+            geometry: Geometry { cylinders: BigEndian::read_u16(&g[0..2]), heads: g[2], sectors_per_track: g[3] },
+            disk_type: BigEndian::read_u32(&b[F::DiskType.range()]),
+            checksum: BigEndian::read_u32(&b[F::Checksum.range()]),
             unique_id,
-            saved_state: b[84],
+            saved_state: b[F::SavedState.range()][0],
             reserved,
         }
     }
@@ -173,25 +217,27 @@ impl HardDiskFooter {
 
     /// Encodes all fields verbatim, including the stored `checksum`.
     pub fn encode(&self) -> [u8; FOOTER_SIZE] {
+        use Field as F;
         let mut b = [0u8; FOOTER_SIZE];
-        b[0..8].copy_from_slice(&self.cookie);
-        BigEndian::write_u32(&mut b[8..12], self.features);
-        BigEndian::write_u32(&mut b[12..16], self.file_format_version);
-        BigEndian::write_u64(&mut b[16..24], self.data_offset);
-        BigEndian::write_u32(&mut b[24..28], self.timestamp);
-        b[28..32].copy_from_slice(&self.creator_application);
-        BigEndian::write_u32(&mut b[32..36], self.creator_version);
-        BigEndian::write_u32(&mut b[36..40], self.creator_host_os);
-        BigEndian::write_u64(&mut b[40..48], self.original_size);
-        BigEndian::write_u64(&mut b[48..56], self.current_size);
-        BigEndian::write_u16(&mut b[56..58], self.geometry.cylinders);
-        b[58] = self.geometry.heads;
-        b[59] = self.geometry.sectors_per_track;
-        BigEndian::write_u32(&mut b[60..64], self.disk_type);
-        BigEndian::write_u32(&mut b[64..68], self.checksum);
-        b[68..84].copy_from_slice(&self.unique_id);
-        b[84] = self.saved_state;
-        b[85..512].copy_from_slice(&self.reserved);
+        b[F::Cookie.range()].copy_from_slice(&self.cookie);
+        BigEndian::write_u32(&mut b[F::Features.range()], self.features);
+        BigEndian::write_u32(&mut b[F::FileFormatVersion.range()], self.file_format_version);
+        BigEndian::write_u64(&mut b[F::DataOffset.range()], self.data_offset);
+        BigEndian::write_u32(&mut b[F::Timestamp.range()], self.timestamp);
+        b[F::CreatorApplication.range()].copy_from_slice(&self.creator_application);
+        BigEndian::write_u32(&mut b[F::CreatorVersion.range()], self.creator_version);
+        BigEndian::write_u32(&mut b[F::CreatorHostOs.range()], self.creator_host_os);
+        BigEndian::write_u64(&mut b[F::OriginalSize.range()], self.original_size);
+        BigEndian::write_u64(&mut b[F::CurrentSize.range()], self.current_size);
+        let g = &mut b[F::Geometry.range()];
+        BigEndian::write_u16(&mut g[0..2], self.geometry.cylinders);
+        g[2] = self.geometry.heads;
+        g[3] = self.geometry.sectors_per_track;
+        BigEndian::write_u32(&mut b[F::DiskType.range()], self.disk_type);
+        BigEndian::write_u32(&mut b[F::Checksum.range()], self.checksum);
+        b[F::UniqueId.range()].copy_from_slice(&self.unique_id);
+        b[F::SavedState.range()][0] = self.saved_state;
+        b[F::Reserved.range()].copy_from_slice(&self.reserved);
         b
     }
 

@@ -18,8 +18,65 @@
 //! | 768 | 256 | reserved |
 
 use super::checksum::vhd_checksum;
+use super::field::field_table;
 use super::locator::{ParentLocatorEntry, LOCATOR_ENTRY_SIZE};
 use byteorder::{BigEndian, ByteOrder};
+
+field_table! {
+    /// A field of the dynamic disk header (the table above); [`Field::name`] is the finding path
+    /// component (`header.table_offset`). Parent locator entry `i` lies at
+    /// [`Field::ParentLocator`]` + 24 i` ([`locator_at`]).
+    "header", HEADER_SIZE;
+    /// Bytes 0..8: `cxsparse`.
+    Cookie = (0, 8, "cookie"),
+    /// Bytes 8..16 (unused; all-ones).
+    DataOffset = (8, 8, "data_offset"),
+    /// Bytes 16..24: absolute byte offset of the BAT.
+    TableOffset = (16, 8, "table_offset"),
+    /// Bytes 24..28.
+    HeaderVersion = (24, 4, "header_version"),
+    /// Bytes 28..32.
+    MaxTableEntries = (28, 4, "max_table_entries"),
+    /// Bytes 32..36 (bytes).
+    BlockSize = (32, 4, "block_size"),
+    /// Bytes 36..40.
+    Checksum = (36, 4, "checksum"),
+    /// Bytes 40..56.
+    ParentUniqueId = (40, 16, "parent_unique_id"),
+    /// Bytes 56..60: seconds since 2000-01-01 UTC.
+    ParentTimestamp = (56, 4, "parent_timestamp"),
+    /// Bytes 60..64.
+    Reserved1 = (60, 4, "reserved1"),
+    /// Bytes 64..576: UTF-16BE.
+    ParentUnicodeName = (64, 512, "parent_unicode_name"),
+    /// Bytes 576..768: the eight parent locator entries.
+    ParentLocator = (576, 192, "parent_locator"),
+    /// Bytes 768..1024.
+    Reserved2 = (768, 256, "reserved2"),
+}
+
+impl Field {
+    /// The finding path of the field (`header.table_offset`).
+    pub fn path(self) -> String {
+        format!("header.{}", self.name())
+    }
+
+    /// (offset within the header, length, finding path) of the field.
+    pub fn spot(self) -> (u64, u64, String) {
+        (self.offset(), self.len(), self.path())
+    }
+}
+
+/// (offset within the header, length, finding path) of parent locator entry `i`
+/// (`header.parent_locator[i]`, 24 bytes).
+pub fn locator_spot(i: usize) -> (u64, u64, String) {
+    (locator_at(i), LOCATOR_ENTRY_SIZE as u64, format!("header.parent_locator[{i}]"))
+}
+
+/// Byte offset of parent locator entry `i` within the header (`576 + 24 i`; saturating).
+pub const fn locator_at(i: usize) -> u64 {
+    Field::ParentLocator.offset().saturating_add((i as u64).saturating_mul(LOCATOR_ENTRY_SIZE as u64))
+}
 
 /// Size of the dynamic disk header in bytes.
 pub const HEADER_SIZE: usize = 1024;
@@ -27,12 +84,8 @@ pub const HEADER_SIZE: usize = 1024;
 pub const COOKIE: [u8; 8] = *b"cxsparse";
 /// The only defined header version, 1.0.
 pub const VERSION_1_0: u32 = 0x0001_0000;
-/// Byte offset of the checksum field.
-pub const CHECKSUM_OFFSET: usize = 36;
-/// Byte offset of the first parent locator entry.
-pub const LOCATORS_OFFSET: usize = 576;
-/// Byte offset of the parent unicode name.
-pub const PARENT_NAME_OFFSET: usize = 64;
+/// Byte offset of the checksum field ([`Field::Checksum`]).
+pub const CHECKSUM_OFFSET: usize = Field::Checksum.range().start;
 /// Default block size, 2 MiB.
 pub const DEFAULT_BLOCK_SIZE: u32 = 0x0020_0000;
 
@@ -70,32 +123,32 @@ pub struct DynamicDiskHeader {
 impl DynamicDiskHeader {
     /// Decodes 1024 bytes. Never fails: fields are returned as stored.
     pub fn decode(b: &[u8; HEADER_SIZE]) -> DynamicDiskHeader {
+        use Field as F;
         let mut cookie = [0u8; 8];
-        cookie.copy_from_slice(&b[0..8]);
+        cookie.copy_from_slice(&b[F::Cookie.range()]);
         let mut parent_unique_id = [0u8; 16];
-        parent_unique_id.copy_from_slice(&b[40..56]);
+        parent_unique_id.copy_from_slice(&b[F::ParentUniqueId.range()]);
         let mut parent_unicode_name = [0u8; 512];
-        parent_unicode_name.copy_from_slice(&b[64..576]);
+        parent_unicode_name.copy_from_slice(&b[F::ParentUnicodeName.range()]);
         let mut parent_locators = [ParentLocatorEntry::default(); 8];
-        for (i, loc) in parent_locators.iter_mut().enumerate() {
-            let start = LOCATORS_OFFSET + i * LOCATOR_ENTRY_SIZE;
-            let mut e = [0u8; LOCATOR_ENTRY_SIZE];
-            e.copy_from_slice(&b[start..start + LOCATOR_ENTRY_SIZE]);
-            *loc = ParentLocatorEntry::decode(&e);
+        for (loc, e) in parent_locators.iter_mut().zip(b[F::ParentLocator.range()].chunks_exact(LOCATOR_ENTRY_SIZE)) {
+            let mut entry = [0u8; LOCATOR_ENTRY_SIZE];
+            entry.copy_from_slice(e);
+            *loc = ParentLocatorEntry::decode(&entry);
         }
         let mut reserved2 = [0u8; 256];
-        reserved2.copy_from_slice(&b[768..1024]);
+        reserved2.copy_from_slice(&b[F::Reserved2.range()]);
         DynamicDiskHeader {
             cookie,
-            data_offset: BigEndian::read_u64(&b[8..16]),
-            table_offset: BigEndian::read_u64(&b[16..24]),
-            header_version: BigEndian::read_u32(&b[24..28]),
-            max_table_entries: BigEndian::read_u32(&b[28..32]),
-            block_size: BigEndian::read_u32(&b[32..36]),
-            checksum: BigEndian::read_u32(&b[36..40]),
+            data_offset: BigEndian::read_u64(&b[F::DataOffset.range()]),
+            table_offset: BigEndian::read_u64(&b[F::TableOffset.range()]),
+            header_version: BigEndian::read_u32(&b[F::HeaderVersion.range()]),
+            max_table_entries: BigEndian::read_u32(&b[F::MaxTableEntries.range()]),
+            block_size: BigEndian::read_u32(&b[F::BlockSize.range()]),
+            checksum: BigEndian::read_u32(&b[F::Checksum.range()]),
             parent_unique_id,
-            parent_timestamp: BigEndian::read_u32(&b[56..60]),
-            reserved1: BigEndian::read_u32(&b[60..64]),
+            parent_timestamp: BigEndian::read_u32(&b[F::ParentTimestamp.range()]),
+            reserved1: BigEndian::read_u32(&b[F::Reserved1.range()]),
             parent_unicode_name,
             parent_locators,
             reserved2,
@@ -104,23 +157,25 @@ impl DynamicDiskHeader {
 
     /// Encodes all fields verbatim, including the stored `checksum`.
     pub fn encode(&self) -> [u8; HEADER_SIZE] {
+        use Field as F;
         let mut b = [0u8; HEADER_SIZE];
-        b[0..8].copy_from_slice(&self.cookie);
-        BigEndian::write_u64(&mut b[8..16], self.data_offset);
-        BigEndian::write_u64(&mut b[16..24], self.table_offset);
-        BigEndian::write_u32(&mut b[24..28], self.header_version);
-        BigEndian::write_u32(&mut b[28..32], self.max_table_entries);
-        BigEndian::write_u32(&mut b[32..36], self.block_size);
-        BigEndian::write_u32(&mut b[36..40], self.checksum);
-        b[40..56].copy_from_slice(&self.parent_unique_id);
-        BigEndian::write_u32(&mut b[56..60], self.parent_timestamp);
-        BigEndian::write_u32(&mut b[60..64], self.reserved1);
-        b[64..576].copy_from_slice(&self.parent_unicode_name);
-        for (i, loc) in self.parent_locators.iter().enumerate() {
-            let start = LOCATORS_OFFSET + i * LOCATOR_ENTRY_SIZE;
-            b[start..start + LOCATOR_ENTRY_SIZE].copy_from_slice(&loc.encode());
+        b[F::Cookie.range()].copy_from_slice(&self.cookie);
+        BigEndian::write_u64(&mut b[F::DataOffset.range()], self.data_offset);
+        BigEndian::write_u64(&mut b[F::TableOffset.range()], self.table_offset);
+        BigEndian::write_u32(&mut b[F::HeaderVersion.range()], self.header_version);
+        BigEndian::write_u32(&mut b[F::MaxTableEntries.range()], self.max_table_entries);
+        BigEndian::write_u32(&mut b[F::BlockSize.range()], self.block_size);
+        BigEndian::write_u32(&mut b[F::Checksum.range()], self.checksum);
+        b[F::ParentUniqueId.range()].copy_from_slice(&self.parent_unique_id);
+        BigEndian::write_u32(&mut b[F::ParentTimestamp.range()], self.parent_timestamp);
+        BigEndian::write_u32(&mut b[F::Reserved1.range()], self.reserved1);
+        b[F::ParentUnicodeName.range()].copy_from_slice(&self.parent_unicode_name);
+        for (loc, e) in
+            self.parent_locators.iter().zip(b[F::ParentLocator.range()].chunks_exact_mut(LOCATOR_ENTRY_SIZE))
+        {
+            e.copy_from_slice(&loc.encode());
         }
-        b[768..1024].copy_from_slice(&self.reserved2);
+        b[F::Reserved2.range()].copy_from_slice(&self.reserved2);
         b
     }
 

@@ -9,10 +9,28 @@
 //! | 12 | 4 | reserved |
 //! | 16 | 8 | platform data offset (absolute byte offset in the file) |
 
+use super::header::DynamicDiskHeader;
+use crate::io::ReadAt;
 use byteorder::{BigEndian, ByteOrder};
 
 /// Size of one parent locator entry in bytes.
 pub const LOCATOR_ENTRY_SIZE: usize = 24;
+
+super::field::field_table! {
+    /// A field of a parent locator entry (the table above); [`Field::name`] is the finding path
+    /// component (`header.parent_locator[i].data_space`).
+    "parent locator entry", LOCATOR_ENTRY_SIZE;
+    /// Bytes 0..4.
+    PlatformCode = (0, 4, "platform_code"),
+    /// Bytes 4..8.
+    DataSpace = (4, 4, "data_space"),
+    /// Bytes 8..12 (bytes).
+    DataLength = (8, 4, "data_length"),
+    /// Bytes 12..16.
+    Reserved = (12, 4, "reserved"),
+    /// Bytes 16..24 (absolute byte offset).
+    DataOffset = (16, 8, "data_offset"),
+}
 
 /// Platform codes (big-endian four-character codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -102,23 +120,25 @@ pub struct ParentLocatorEntry {
 impl ParentLocatorEntry {
     /// Decodes 24 bytes.
     pub fn decode(b: &[u8; LOCATOR_ENTRY_SIZE]) -> ParentLocatorEntry {
+        use Field as F;
         ParentLocatorEntry {
-            platform_code: BigEndian::read_u32(&b[0..4]),
-            platform_data_space: BigEndian::read_u32(&b[4..8]),
-            platform_data_length: BigEndian::read_u32(&b[8..12]),
-            reserved: BigEndian::read_u32(&b[12..16]),
-            platform_data_offset: BigEndian::read_u64(&b[16..24]),
+            platform_code: BigEndian::read_u32(&b[F::PlatformCode.range()]),
+            platform_data_space: BigEndian::read_u32(&b[F::DataSpace.range()]),
+            platform_data_length: BigEndian::read_u32(&b[F::DataLength.range()]),
+            reserved: BigEndian::read_u32(&b[F::Reserved.range()]),
+            platform_data_offset: BigEndian::read_u64(&b[F::DataOffset.range()]),
         }
     }
 
     /// Encodes the fields verbatim.
     pub fn encode(&self) -> [u8; LOCATOR_ENTRY_SIZE] {
+        use Field as F;
         let mut b = [0u8; LOCATOR_ENTRY_SIZE];
-        BigEndian::write_u32(&mut b[0..4], self.platform_code);
-        BigEndian::write_u32(&mut b[4..8], self.platform_data_space);
-        BigEndian::write_u32(&mut b[8..12], self.platform_data_length);
-        BigEndian::write_u32(&mut b[12..16], self.reserved);
-        BigEndian::write_u64(&mut b[16..24], self.platform_data_offset);
+        BigEndian::write_u32(&mut b[F::PlatformCode.range()], self.platform_code);
+        BigEndian::write_u32(&mut b[F::DataSpace.range()], self.platform_data_space);
+        BigEndian::write_u32(&mut b[F::DataLength.range()], self.platform_data_length);
+        BigEndian::write_u32(&mut b[F::Reserved.range()], self.reserved);
+        BigEndian::write_u64(&mut b[F::DataOffset.range()], self.platform_data_offset);
         b
     }
 
@@ -226,6 +246,57 @@ pub fn encode_macx(path: &str) -> Vec<u8> {
 /// Decodes a deprecated Wi2k/Wi2r payload: single-byte characters, read as Latin-1.
 pub fn decode_legacy(bytes: &[u8]) -> String {
     bytes.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect()
+}
+
+/// Largest payload read and decoded, in bytes (64 KiB: a Windows path of 32 767 UTF-16 code
+/// units fits). Longer payloads are not decoded.
+pub const PAYLOAD_CAP: u64 = 64 * 1024;
+
+/// Reads the payload of `loc`: `platform data length` bytes at `platform data offset`.
+/// `None` when the length is 0 or above [`PAYLOAD_CAP`], when the payload does not lie wholly
+/// inside `src`, or on a read error.
+pub fn read_payload(src: &dyn ReadAt, loc: &ParentLocatorEntry) -> Option<Vec<u8>> {
+    let len = u64::from(loc.platform_data_length);
+    if len == 0 || len > PAYLOAD_CAP || !src.contains(loc.platform_data_offset, len) {
+        return None;
+    }
+    let mut buf = vec![0u8; usize::try_from(len).ok()?];
+    src.read_exact_at(loc.platform_data_offset, &mut buf).ok()?;
+    Some(buf)
+}
+
+/// Decodes a payload of a W2ku/W2ru (UTF-16LE) or MacX (`file://` URL) locator; `None` for
+/// other platform codes.
+pub fn decode_payload(code: PlatformCode, bytes: &[u8]) -> Option<Result<String, PayloadError>> {
+    match code {
+        PlatformCode::W2ku | PlatformCode::W2ru => Some(decode_utf16le(bytes)),
+        PlatformCode::MacX => Some(decode_macx(bytes)),
+        _ => None,
+    }
+}
+
+/// The decoded parent paths of `header`'s W2ku, W2ru and MacX parent locators, in entry order,
+/// as `(entry index 0..8, platform code, decoded path or why it could not be decoded)`.
+///
+/// Each payload is `platform data length` bytes read from `src` at the absolute byte offset
+/// `platform data offset`. Entries whose payload is empty, longer than [`PAYLOAD_CAP`] (64 KiB)
+/// or not wholly inside `src` are left out, as are entries with other platform codes. W2ku/W2ru
+/// paths are returned as stored (Windows separators, trailing NULs dropped); MacX URLs are
+/// returned as paths (`file://localhost/p` and `file:///p` give `/p`).
+pub fn decoded_paths(
+    src: &dyn ReadAt,
+    header: &DynamicDiskHeader,
+) -> Vec<(usize, PlatformCode, Result<String, PayloadError>)> {
+    header
+        .parent_locators
+        .iter()
+        .enumerate()
+        .filter(|(_, loc)| loc.code().is_resolvable())
+        .filter_map(|(i, loc)| {
+            let bytes = read_payload(src, loc)?;
+            decode_payload(loc.code(), &bytes).map(|r| (i, loc.code(), r))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,16 +1,20 @@
 //! On-disk structures of the VHD format (spec v1.0), one module each.
 //!
 //! Every decoder here is total: it accepts any bytes of the structure's size and returns the
-//! fields as stored, never an error. Judging the fields is the job of [`crate::check`]. Every
+//! fields as stored, never an error; [`layout`] reads one image's structures tolerantly and
+//! [`locator`] decodes parent locator payloads. Judging the fields is the job of
+//! the checks; this module depends on no other module of the crate but [`crate::io`]. Every
 //! encoder writes the fields verbatim (including a stored checksum), so that
 //! `decode(encode(x)) == x`; `with_checksum`/`seal` methods compute the correct checksum.
 
 pub mod bat;
 pub mod bitmap;
 pub mod checksum;
+pub mod field;
 pub mod footer;
 pub mod geometry;
 pub mod header;
+pub mod layout;
 pub mod locator;
 pub mod timestamp;
 
@@ -19,6 +23,7 @@ pub use bitmap::SectorBitmap;
 pub use footer::{DiskType, HardDiskFooter, FOOTER_SIZE, SHORT_FOOTER_SIZE};
 pub use geometry::Geometry;
 pub use header::{DynamicDiskHeader, HEADER_SIZE};
+pub use layout::{FooterSource, Layout, Region};
 pub use locator::{ParentLocatorEntry, PlatformCode};
 
 /// The sector size of the VHD format, in bytes.
