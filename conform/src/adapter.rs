@@ -10,7 +10,8 @@
 //!   unsupported: QEMU's vpc driver has no backing-file support and reads a differencing disk
 //!   as a standalone dynamic disk (unallocated blocks as zeros) without an error.
 //! - `libvhdi`: `/usr/bin/python3 -c <libvhdi_read.py> {image} {out}`, pyvhdi from
-//!   python3-libvhdi; parents are opened as libvhdi's vhdimount opens them (the stored parent
+//!   python3-libvhdi (the interpreter is [`DEFAULT_PYTHON`] unless another is given to
+//!   [`Builtin::adapter_with_python`]); parents are opened as libvhdi's vhdimount opens them (the stored parent
 //!   file name, in the child's directory) and attached with `set_parent`.
 //! - `7zip`: `7zz e -so -tvhd -bd {image}`, the virtual disk on standard output. 7-Zip looks for
 //!   a differencing disk's parent beside the image by itself.
@@ -22,11 +23,13 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The pyvhdi script of the `libvhdi` adapter (`src/libvhdi_read.py`).
-pub const LIBVHDI_SCRIPT: &str = include_str!("libvhdi_read.py");
+pub(crate) const LIBVHDI_SCRIPT: &str = include_str!("libvhdi_read.py");
 
-/// The Python interpreter the `libvhdi` adapter uses (Debian's python3-libvhdi installs pyvhdi
-/// for the system interpreter).
-pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+/// The Python interpreter the `libvhdi` adapter uses by default: Debian's python3-libvhdi
+/// installs pyvhdi for the system interpreter, which a virtual environment's `python3` earlier on
+/// `PATH` would hide. [`Builtin::adapter_with_python`] (`vhd-validate conform --python`) names
+/// another one.
+pub const DEFAULT_PYTHON: &str = "/usr/bin/python3";
 
 /// An implementation as the runner sees it.
 #[derive(Clone, Debug)]
@@ -66,12 +69,12 @@ impl Adapter {
     }
 
     /// Whether the command writes the virtual disk to standard output (no `{out}`).
-    pub fn stdout_is_output(&self) -> bool {
+    pub(crate) fn stdout_is_output(&self) -> bool {
         !self.template.uses(Placeholder::Out)
     }
 
     /// The unsupported tags among `tags`.
-    pub fn unsupported_in<'t>(&self, tags: &'t [String]) -> Vec<&'t str> {
+    pub(crate) fn unsupported_in<'t>(&self, tags: &'t [String]) -> Vec<&'t str> {
         tags.iter().filter(|t| self.unsupported.contains(t)).map(String::as_str).collect()
     }
 }
@@ -107,7 +110,7 @@ impl Default for ExitContract {
 /// What an exit code means under an [`ExitContract`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ExitMeaning {
+pub(crate) enum ExitMeaning {
     /// Read without error.
     Ok,
     /// Refused the image.
@@ -141,7 +144,7 @@ impl ExitContract {
     }
 
     /// The meaning of exit code `code` (a listed code wins over the 128+N rule).
-    pub fn meaning(&self, code: i32) -> ExitMeaning {
+    pub(crate) fn meaning(&self, code: i32) -> ExitMeaning {
         if self.ok.contains(&code) {
             ExitMeaning::Ok
         } else if self.refused.contains(&code) {
@@ -194,8 +197,15 @@ impl Builtin {
         Builtin::ALL.into_iter().find(|b| b.name() == name)
     }
 
-    /// The adapter (version not probed yet: see [`probe_version`]).
+    /// The adapter (version not probed yet: see [`probe_version`]), libvhdi's with
+    /// [`DEFAULT_PYTHON`].
     pub fn adapter(self) -> Adapter {
+        self.adapter_with_python(DEFAULT_PYTHON)
+    }
+
+    /// The adapter, libvhdi's run by the Python interpreter `python` (a path, or a name looked up
+    /// on `PATH`); the other built-ins do not use it.
+    pub fn adapter_with_python(self, python: &str) -> Adapter {
         let r = Placeholder::READER;
         let words = |w: &[&str]| Template::from_words(w, r, &w.join(" "));
         let (template, unsupported, note) = match self {
@@ -210,9 +220,9 @@ impl Builtin {
             ),
             Builtin::Libvhdi => (
                 Template::from_words(
-                    &[SYSTEM_PYTHON, "-c", LIBVHDI_SCRIPT, "{image}", "{out}"],
+                    &[python, "-c", LIBVHDI_SCRIPT, "{image}", "{out}"],
                     r,
-                    "/usr/bin/python3 -c \"$(cat conform/src/libvhdi_read.py)\" {image} {out}",
+                    &format!("{python} -c \"$(cat conform/src/libvhdi_read.py)\" {{image}} {{out}}"),
                 ),
                 Vec::new(),
                 None,
@@ -227,12 +237,17 @@ impl Builtin {
         Adapter { name: self.name().to_string(), version: None, template, unsupported, exit, note }
     }
 
-    /// The command that prints the implementation's version.
+    /// The command that prints the implementation's version ([`DEFAULT_PYTHON`] for libvhdi).
     pub fn version_command(self) -> Vec<&'static str> {
+        self.version_command_with_python(DEFAULT_PYTHON)
+    }
+
+    /// The command that prints the implementation's version, libvhdi's run by `python`.
+    pub fn version_command_with_python(self, python: &str) -> Vec<&str> {
         match self {
             Builtin::QemuImg => vec!["qemu-img", "--version"],
             Builtin::Libvhdi => {
-                vec![SYSTEM_PYTHON, "-c", "import pyvhdi; print('libvhdi ' + pyvhdi.get_version() + ' (pyvhdi)')"]
+                vec![python, "-c", "import pyvhdi; print('libvhdi ' + pyvhdi.get_version() + ' (pyvhdi)')"]
             }
             Builtin::SevenZip => vec!["7zz"],
         }
@@ -284,6 +299,15 @@ mod tests {
         assert_eq!(argv.len(), 5);
         assert_eq!(argv[2], LIBVHDI_SCRIPT);
         assert_eq!(&argv[3..], ["image", "out"]);
+        assert_eq!(
+            Builtin::Libvhdi.adapter().template.as_str(),
+            "/usr/bin/python3 -c \"$(cat conform/src/libvhdi_read.py)\" {image} {out}"
+        );
+        let other = Builtin::Libvhdi.adapter_with_python("/opt/py/bin/python3");
+        assert_eq!(other.template.expand(&|p| vec![OsString::from(p.name())])[0], "/opt/py/bin/python3");
+        assert!(other.template.as_str().starts_with("/opt/py/bin/python3 -c "));
+        assert_eq!(Builtin::Libvhdi.version_command_with_python("py")[0], "py");
+        assert_eq!(Builtin::QemuImg.adapter_with_python("py").template, Builtin::QemuImg.adapter().template);
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! error captured to a file, and the raw outcome (exit status or signal, output size and
 //! SHA-256, messages, time) handed back unjudged.
 //!
+//! On Unix the command runs in a process group of its own, and the whole group is killed with
+//! `SIGKILL` at the time limit and when the command ends (so a wrapper script's background
+//! children do not outlive it); a death by signal is reported as such. On other platforms only
+//! the command's own process is killed, and [`RawOutcome::signal`] is always `None`.
+//!
 //! This is the only place in the library that reads a clock: [`std::time::Instant`], a monotonic
 //! clock, to enforce the per-command time limit and to report how long a command ran. No
 //! verdict depends on it except `timeout`.
@@ -10,21 +15,21 @@ use serde::Serialize;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use wait_timeout::ChildExt;
 
 /// The default time limit of one command: 10 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How much of a command's messages (standard error, and standard output when it is not the
 /// result) a raw outcome keeps, in bytes.
-pub const MESSAGE_LIMIT: usize = 4096;
+pub(crate) const MESSAGE_LIMIT: usize = 4096;
 
 /// One command to run.
 #[derive(Clone, Debug)]
-pub struct Invocation {
+pub(crate) struct Invocation {
     /// Program and arguments (the program is looked up on `PATH` when it has no `/`).
     pub argv: Vec<OsString>,
     /// Working directory.
@@ -38,7 +43,8 @@ pub struct Invocation {
     pub stdout_is_output: bool,
     /// File that receives standard error (and standard output when it is not the result).
     pub messages: PathBuf,
-    /// Time limit; the process group is killed with `SIGKILL` when it is reached.
+    /// Time limit; the process group (on Unix; elsewhere the process) is killed when it is
+    /// reached.
     pub timeout: Duration,
     /// Whether to compute the result's SHA-256 (a reader's virtual disk) or only its size (a
     /// writer's image, which may be a large sparse file).
@@ -69,7 +75,7 @@ pub struct RawOutcome {
     /// The result file's size and SHA-256, when the command left one (not computed after a
     /// time-out).
     pub output: Option<OutputDigest>,
-    /// The last [`MESSAGE_LIMIT`] bytes of the command's messages (the tail: where a failing
+    /// The last 4096 bytes of the command's messages (the tail: where a failing
     /// command says why), lossily decoded.
     pub stderr: String,
     /// Whether the messages were longer than that (their beginning was cut).
@@ -78,7 +84,7 @@ pub struct RawOutcome {
 
 impl RawOutcome {
     /// Whether the command exited with one of `success` codes and left a result file.
-    pub fn succeeded(&self, success: &[i32]) -> bool {
+    pub(crate) fn succeeded(&self, success: &[i32]) -> bool {
         !self.timed_out
             && self.signal.is_none()
             && self.exit_code.is_some_and(|c| success.contains(&c))
@@ -86,7 +92,7 @@ impl RawOutcome {
     }
 
     /// A short description: `exit 0`, `exit 2`, `killed by signal 11 (SIGSEGV)`, `timed out`.
-    pub fn status_text(&self) -> String {
+    pub(crate) fn status_text(&self) -> String {
         if self.timed_out {
             format!("timed out after {} ms", self.elapsed_ms)
         } else if let Some(s) = self.signal {
@@ -99,14 +105,14 @@ impl RawOutcome {
     }
 
     /// The first non-empty line of the messages.
-    pub fn first_message_line(&self) -> Option<&str> {
+    pub(crate) fn first_message_line(&self) -> Option<&str> {
         self.stderr.lines().map(str::trim).find(|l| !l.is_empty())
     }
 
     /// The messages on one line, for reports: non-empty lines joined by ` / `, leaving out the
     /// frames of a Python traceback (its last line, the exception, stays), cut to `limit`
     /// characters.
-    pub fn message_summary(&self, limit: usize) -> Option<String> {
+    pub(crate) fn message_summary(&self, limit: usize) -> Option<String> {
         let lines: Vec<&str> = self
             .stderr
             .lines()
@@ -128,7 +134,7 @@ impl RawOutcome {
 
     /// Replaces `prefix` in the messages (a scratch directory, so that reports show paths
     /// relative to the case root and do not change from run to run).
-    pub fn strip_prefix_in_messages(&mut self, prefix: &str) {
+    pub(crate) fn strip_prefix_in_messages(&mut self, prefix: &str) {
         if !prefix.is_empty() {
             self.stderr = self.stderr.replace(prefix, "");
         }
@@ -136,7 +142,7 @@ impl RawOutcome {
 }
 
 /// The conventional name of a Linux signal number.
-pub fn signal_name(sig: i32) -> &'static str {
+pub(crate) fn signal_name(sig: i32) -> &'static str {
     match sig {
         1 => "SIGHUP",
         2 => "SIGINT",
@@ -194,22 +200,58 @@ fn create(path: &Path) -> Result<File, ExecError> {
     File::create(path).map_err(|source| ExecError::Create { path: path.to_path_buf(), source })
 }
 
-/// Sends `SIGKILL` to the process group `pid` leads (ignoring "no such process").
-fn kill_group(pid: u32) {
-    if let Some(p) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
-        let _ = rustix::process::kill_process_group(p, rustix::process::Signal::KILL);
+/// Process isolation: a process group of its own on Unix, killed whole.
+#[cfg(unix)]
+mod group {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::{Child, Command, ExitStatus};
+
+    /// Makes the command the leader of a new process group.
+    pub(super) fn isolate(cmd: &mut Command) {
+        cmd.process_group(0);
+    }
+
+    /// Sends `SIGKILL` to the process group `child` leads (ignoring "no such process").
+    pub(super) fn kill(child: &mut Child) {
+        if let Some(p) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process_group(p, rustix::process::Signal::KILL);
+        }
+    }
+
+    /// The signal that ended the process, if one did.
+    pub(super) fn signal(status: ExitStatus) -> Option<i32> {
+        status.signal()
     }
 }
 
-/// Runs `inv`: in a new process group, standard input empty, standard error (and standard
-/// output unless it is the result) to `inv.messages`. When the time limit passes the whole
-/// process group is killed with `SIGKILL`; when the command ends, whatever it left running in
-/// its group is killed too.
+/// Process isolation where there are no process groups: only the command itself is killed.
+#[cfg(not(unix))]
+mod group {
+    use std::process::{Child, Command, ExitStatus};
+
+    /// Nothing to do: the command runs as an ordinary child.
+    pub(super) fn isolate(_cmd: &mut Command) {}
+
+    /// Kills the command's own process (its children, if any, are not reached).
+    pub(super) fn kill(child: &mut Child) {
+        let _ = child.kill();
+    }
+
+    /// No signals: every end is an exit code.
+    pub(super) fn signal(_status: ExitStatus) -> Option<i32> {
+        None
+    }
+}
+
+/// Runs `inv`: in a new process group (on Unix), standard input empty, standard error (and
+/// standard output unless it is the result) to `inv.messages`. When the time limit passes the
+/// whole process group is killed with `SIGKILL`; when the command ends, whatever it left running
+/// in its group is killed too. Elsewhere only the command's own process is killed.
 ///
 /// # Errors
 /// [`ExecError`] when the command cannot be started (the implementation is missing): that is
 /// not an outcome of a case but a problem of the run.
-pub fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
+pub(crate) fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
     let Some((program, args)) = inv.argv.split_first() else {
         return Err(ExecError::Empty);
     };
@@ -221,44 +263,30 @@ pub fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
         Stdio::from(messages.try_clone().map_err(|source| ExecError::Create { path: inv.messages.clone(), source })?)
     };
     let mut cmd = Command::new(program);
-    cmd.args(args)
-        .current_dir(&inv.cwd)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(Stdio::from(messages))
-        .process_group(0);
+    cmd.args(args).current_dir(&inv.cwd).stdin(Stdio::null()).stdout(stdout).stderr(Stdio::from(messages));
+    group::isolate(&mut cmd);
     for (k, v) in &inv.env {
         cmd.env(k, v);
     }
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|source| ExecError::Spawn { program: program_name.clone(), source })?;
-    let pid = child.id();
-    let mut pause = Duration::from_millis(1);
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(source) => {
-                kill_group(pid);
-                let _ = child.wait();
-                return Err(ExecError::Wait { program: program_name, source });
-            }
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= inv.timeout {
-            timed_out = true;
-            kill_group(pid);
+    let (status, timed_out) = match child.wait_timeout(inv.timeout) {
+        Ok(Some(status)) => (status, false),
+        Ok(None) => {
+            group::kill(&mut child);
             match child.wait() {
-                Ok(status) => break status,
+                Ok(status) => (status, true),
                 Err(source) => return Err(ExecError::Wait { program: program_name, source }),
             }
         }
-        std::thread::sleep(pause.min(inv.timeout.saturating_sub(elapsed)));
-        pause = (pause * 2).min(Duration::from_millis(25));
+        Err(source) => {
+            group::kill(&mut child);
+            let _ = child.wait();
+            return Err(ExecError::Wait { program: program_name, source });
+        }
     };
     // Leave nothing behind (a background child of a wrapper script, say).
-    kill_group(pid);
+    group::kill(&mut child);
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (stderr, stderr_truncated) = read_tail(&inv.messages, MESSAGE_LIMIT);
     let output = if timed_out {
@@ -275,7 +303,7 @@ pub fn run(inv: &Invocation) -> Result<RawOutcome, ExecError> {
     };
     Ok(RawOutcome {
         exit_code: if timed_out { None } else { status.code() },
-        signal: if timed_out { None } else { status.signal() },
+        signal: if timed_out { None } else { group::signal(status) },
         timed_out,
         elapsed_ms,
         output,

@@ -26,7 +26,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The `OUTCOMES` word that matches any failing outcome.
-pub const ANY_FAILURE: &str = "fail";
+pub(crate) const ANY_FAILURE: &str = "fail";
 
 /// One expected failure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -45,17 +45,17 @@ pub struct ExpectEntry {
 
 impl ExpectEntry {
     /// Whether the entry applies to `implementation` and `id`.
-    pub fn matches(&self, implementation: &str, id: &str) -> bool {
+    pub(crate) fn matches(&self, implementation: &str, id: &str) -> bool {
         self.implementation.as_deref().is_none_or(|i| i == implementation) && glob_match(&self.pattern, id)
     }
 
     /// Whether `outcome` (a failing outcome's name) is one the entry expects.
-    pub fn expects(&self, outcome: &str) -> bool {
+    pub(crate) fn expects(&self, outcome: &str) -> bool {
         self.outcomes.is_empty() || self.outcomes.iter().any(|o| o == outcome)
     }
 
     /// The outcomes as written (`fail` for any).
-    pub fn outcomes_text(&self) -> String {
+    pub(crate) fn outcomes_text(&self) -> String {
         if self.outcomes.is_empty() {
             ANY_FAILURE.to_string()
         } else {
@@ -112,7 +112,7 @@ impl ExpectFile {
     /// # Errors
     /// [`ExpectError::Syntax`] for a malformed section line, an entry without outcomes or
     /// reason, or an outcome that is not in `failing` (nor `fail`).
-    pub fn parse(text: &str, path: &Path, failing: &[&str]) -> Result<ExpectFile, ExpectError> {
+    pub(crate) fn parse(text: &str, path: &Path, failing: &[&str]) -> Result<ExpectFile, ExpectError> {
         let err = |line: usize, message: String| ExpectError::Syntax { path: path.to_path_buf(), line, message };
         let mut section: Option<String> = None;
         let mut entries = Vec::new();
@@ -179,7 +179,7 @@ fn split_word(s: &str) -> (&str, &str) {
 
 /// Glob match of `text` against `pattern`: `*` any run of characters, `?` any one character,
 /// everything else literally.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);

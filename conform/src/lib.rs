@@ -16,15 +16,16 @@
 //! types here serialize to the JSON documented in `docs/CONFORMANCE.md`.
 
 pub mod adapter;
-pub mod exec;
+mod exec;
 pub mod expect;
 pub mod template;
 pub mod writer;
 
-pub use adapter::{Adapter, Builtin, ExitContract, ExitMeaning};
-pub use exec::{RawOutcome, DEFAULT_TIMEOUT};
+pub use adapter::{Adapter, Builtin, ExitContract};
+pub use exec::{ExecError, OutputDigest, RawOutcome, DEFAULT_TIMEOUT};
 pub use expect::{ExpectEntry, ExpectFile};
 
+use adapter::ExitMeaning;
 use exec::Invocation;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -138,7 +139,7 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// How a case is judged from the manifest's verdicts (`--profile`).
+/// How a case is judged from the manifest's verdicts (`vhd-validate conform --judging`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Judging {
@@ -385,7 +386,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts outcome and status names.
-    pub fn of<'a>(outcomes: &[&'static str], results: impl IntoIterator<Item = (&'a str, Status)>) -> Summary {
+    pub(crate) fn of<'a>(outcomes: &[&'static str], results: impl IntoIterator<Item = (&'a str, Status)>) -> Summary {
         let mut s = Summary::default();
         for o in outcomes {
             s.outcomes.insert((*o).to_string(), 0);
@@ -414,7 +415,7 @@ impl Summary {
     }
 
     /// Failures plus unexpected passes: what makes a run fail.
-    pub fn bad(&self) -> usize {
+    pub(crate) fn bad(&self) -> usize {
         self.status(Status::Fail).saturating_add(self.status(Status::UnexpectedPass))
     }
 }
@@ -560,7 +561,7 @@ pub enum ConformError {
         /// The implementation.
         implementation: String,
         /// What failed.
-        source: exec::ExecError,
+        source: ExecError,
     },
     /// A scratch directory or file could not be made.
     #[error("scratch directory: {0}")]
@@ -616,14 +617,13 @@ pub fn group_order() -> Vec<&'static str> {
     v
 }
 
-use vhd_validator::manifest::hex;
-pub use vhd_validator::manifest::safe_join;
+use vhd_validator::manifest::{hex, safe_join};
 
 /// Checks that every listed file of `cases` exists under `dir` with its listed size and SHA-256.
 ///
 /// # Errors
 /// [`ConformError::Corpus`] listing every problem.
-pub fn verify_files(dir: &Path, cases: &[&Case]) -> Result<(), ConformError> {
+pub(crate) fn verify_files(dir: &Path, cases: &[&Case]) -> Result<(), ConformError> {
     let mut problems = Vec::new();
     for case in cases {
         for f in &case.files {
@@ -677,7 +677,7 @@ fn refusal_text(raw: &RawOutcome) -> String {
 /// The judgement of one raw outcome: outcome, what the implementation did, and a one-sentence
 /// detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Judgement {
+pub(crate) struct Judgement {
     /// The outcome.
     pub outcome: Outcome,
     /// What the implementation did.
@@ -697,7 +697,7 @@ pub struct Judgement {
 ///   has none), `accepted-misread` when they are not; otherwise `wrong-size` when the size is
 ///   not the virtual size, `wrong-bytes` when the SHA-256 is not the manifest's, else `pass`;
 /// - the refused code: `rejected-valid` when the case must be read, else `pass`.
-pub fn classify(case: &Case, judging: Judging, raw: &RawOutcome, exit: &ExitContract) -> Judgement {
+pub(crate) fn classify(case: &Case, judging: Judging, raw: &RawOutcome, exit: &ExitContract) -> Judgement {
     let requirement = Requirement::of(case, judging);
     let j = |outcome, behaviour, detail: String| Judgement { outcome, behaviour, detail };
     if raw.timed_out {
@@ -847,7 +847,7 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> usize {
 /// reference reader reads it (the length of the shorter when one is a prefix of the other).
 /// `None` when they are equal, when the disk is larger than `limit`, when the reference cannot
 /// read it, or when the reference's SHA-256 is not `want_sha256` (then it is no reference).
-pub fn first_difference(image: &Path, result: &Path, want_sha256: &str, limit: u64) -> Option<u64> {
+pub(crate) fn first_difference(image: &Path, result: &Path, want_sha256: &str, limit: u64) -> Option<u64> {
     let reader = ChainReader::open(image, &CheckOptions::default()).ok()?;
     let size = reader.size();
     if size > limit {
@@ -913,6 +913,7 @@ fn stage_case(corpus: &Path, case: &Case, root: &Path) -> Result<(), ConformErro
 /// Copies `src` to a new file `dst`, byte for byte, reading and writing only the data
 /// segments of `src` ([`vhd_validator::io::data_segment`]): its holes stay holes (and read as zeros), so
 /// a case of a 2 TiB mostly-empty disk costs what its data costs.
+#[cfg(unix)]
 fn copy_sparse(src: &Path, dst: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     let from = File::open(src)?;
@@ -939,6 +940,15 @@ fn copy_sparse(src: &Path, dst: &Path) -> std::io::Result<()> {
         pos = stop.max(start + 1);
     }
     Ok(())
+}
+
+/// Copies `src` to a new file `dst`, byte for byte (holes are written out as zeros where the
+/// platform offers no positioned I/O to skip them).
+#[cfg(not(unix))]
+fn copy_sparse(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let mut from = File::open(src)?;
+    let mut to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
+    std::io::copy(&mut from, &mut to).map(drop)
 }
 
 fn env_for(image: &Path, out: &Path, dir: &Path, case: &str) -> Vec<(String, OsString)> {
@@ -993,7 +1003,7 @@ pub fn selected_cases<'a>(manifest: &'a Manifest, patterns: &[String]) -> Vec<&'
 /// The plainest valid case of `manifest`, which the sanity pass runs first: a case a reader must
 /// read, with a digest, a single image and a non-zero size; fixed disks first, then cases both
 /// profiles accept without a warning, then the fewest expected codes, the smallest, by id.
-pub fn sanity_case(manifest: &Manifest) -> Option<&Case> {
+pub(crate) fn sanity_case(manifest: &Manifest) -> Option<&Case> {
     manifest
         .cases
         .iter()
@@ -1018,7 +1028,7 @@ pub fn sanity_case(manifest: &Manifest) -> Option<&Case> {
 ///
 /// # Errors
 /// [`ConformError`] when the scratch copy cannot be made or the command cannot be started.
-pub fn run_one(
+pub(crate) fn run_one(
     dir: &Path,
     case: &Case,
     adapter: &Adapter,

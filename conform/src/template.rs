@@ -1,8 +1,9 @@
 //! Command templates: a command line with placeholders, run without a shell.
 //!
-//! A template is split into words the way a POSIX shell splits a simple command: blanks
-//! separate words, `'...'` quotes literally, `"..."` quotes with `\"`, `\\`, `\$` and `` \` ``
-//! escapes, and a backslash outside quotes takes the next character literally. There is no
+//! A template is split into words the way a POSIX shell splits a simple command (by the
+//! [`shlex`] crate): blanks separate words, `'...'` quotes literally, `"..."` quotes with `\"`,
+//! `\\`, `\$` and `` \` `` escapes, a backslash outside quotes takes the next character
+//! literally, and a word starting with `#` begins a comment that runs to the end of the line. There is no
 //! expansion of variables, globs, pipes or redirections: the words are the program and its
 //! arguments. A command that needs a shell says so (`sh -c '...'`), and should then read paths
 //! from the environment (`"$VHD_IMAGE"`) rather than from placeholders, which are substituted
@@ -41,7 +42,7 @@ pub enum Placeholder {
 
 impl Placeholder {
     /// Every placeholder.
-    pub const ALL: [Placeholder; 7] = [
+    pub(crate) const ALL: [Placeholder; 7] = [
         Placeholder::Image,
         Placeholder::Out,
         Placeholder::Dir,
@@ -52,11 +53,11 @@ impl Placeholder {
     ];
 
     /// The placeholders of a reader template.
-    pub const READER: &'static [Placeholder] =
+    pub(crate) const READER: &'static [Placeholder] =
         &[Placeholder::Image, Placeholder::Out, Placeholder::Dir, Placeholder::Chain, Placeholder::Case];
 
     /// The placeholders of a writer template.
-    pub const WRITER: &'static [Placeholder] =
+    pub(crate) const WRITER: &'static [Placeholder] =
         &[Placeholder::Size, Placeholder::Type, Placeholder::Out, Placeholder::Dir];
 
     /// The name between the braces.
@@ -89,9 +90,9 @@ pub enum TemplateError {
     /// The template has no words.
     #[error("the command template is empty")]
     Empty,
-    /// A quote is not closed.
-    #[error("unterminated {0} quote in the command template")]
-    Unterminated(&'static str),
+    /// A quote is not closed, or the template ends in a lone backslash.
+    #[error("unterminated quote or trailing backslash in the command template")]
+    Unterminated,
     /// A `{name}` that is not a placeholder of this kind of template (or a lone brace).
     #[error("unknown placeholder `{{{0}}}` in the command template (placeholders: {1}; write `{{{{` and `}}}}` for literal braces)")]
     Unknown(String, String),
@@ -128,84 +129,8 @@ impl Template {
     /// [`TemplateError`] for an empty template, an unterminated quote, an unknown placeholder or
     /// `{chain}` inside a larger word.
     pub fn parse(text: &str, allowed: &[Placeholder]) -> Result<Template, TemplateError> {
-        let mut words: Vec<Vec<Part>> = Vec::new();
-        let mut word: Vec<Part> = Vec::new();
-        let mut lit = String::new();
-        let mut in_word = false;
-        let mut chars = text.chars().peekable();
-        // Quote state: None, Some('\'') or Some('"').
-        let mut quote: Option<char> = None;
-        while let Some(c) = chars.next() {
-            match (quote, c) {
-                (None, ' ' | '\t' | '\n' | '\r') => {
-                    if in_word {
-                        flush_lit(&mut lit, &mut word);
-                        words.push(std::mem::take(&mut word));
-                        in_word = false;
-                    }
-                }
-                (None, '\'') | (None, '"') => {
-                    quote = Some(c);
-                    in_word = true;
-                }
-                (Some(q), _) if c == q => quote = None,
-                (None, '\\') => {
-                    in_word = true;
-                    if let Some(n) = chars.next() {
-                        lit.push(n);
-                    }
-                }
-                (Some('"'), '\\') => match chars.peek() {
-                    Some(&n) if matches!(n, '"' | '\\' | '$' | '`') => {
-                        lit.push(n);
-                        chars.next();
-                    }
-                    _ => lit.push('\\'),
-                },
-                (_, '{') if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    lit.push('{');
-                    in_word = true;
-                }
-                (_, '}') if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    lit.push('}');
-                    in_word = true;
-                }
-                (_, '{') => {
-                    let mut name = String::new();
-                    let mut closed = false;
-                    for n in chars.by_ref() {
-                        if n == '}' {
-                            closed = true;
-                            break;
-                        }
-                        name.push(n);
-                    }
-                    let p = Placeholder::parse(&name).filter(|p| closed && allowed.contains(p));
-                    let Some(p) = p else {
-                        return Err(TemplateError::Unknown(name, allowed_list(allowed)));
-                    };
-                    flush_lit(&mut lit, &mut word);
-                    word.push(Part::Slot(p));
-                    in_word = true;
-                }
-                (_, '}') => return Err(TemplateError::Unknown("}".into(), allowed_list(allowed))),
-                _ => {
-                    lit.push(c);
-                    in_word = true;
-                }
-            }
-        }
-        match quote {
-            Some('\'') => return Err(TemplateError::Unterminated("single")),
-            Some(_) => return Err(TemplateError::Unterminated("double")),
-            None => {}
-        }
-        if in_word {
-            flush_lit(&mut lit, &mut word);
-            words.push(word);
-        }
+        let split = shlex::split(text).ok_or(TemplateError::Unterminated)?;
+        let words = split.iter().map(|w| parse_word(w, allowed)).collect::<Result<Vec<_>, _>>()?;
         if words.is_empty() {
             return Err(TemplateError::Empty);
         }
@@ -221,7 +146,7 @@ impl Template {
     /// placeholder is that placeholder, every other word is literal (no quoting, no
     /// placeholders inside it). `display` is what reports show as the command. An empty list
     /// gives a template of no words, which [`super::exec::run`] refuses to run.
-    pub fn from_words(words: &[&str], allowed: &[Placeholder], display: &str) -> Template {
+    pub(crate) fn from_words(words: &[&str], allowed: &[Placeholder], display: &str) -> Template {
         let out: Vec<Vec<Part>> = words
             .iter()
             .map(|w| {
@@ -245,7 +170,7 @@ impl Template {
     }
 
     /// Whether the template uses `p`.
-    pub fn uses(&self, p: Placeholder) -> bool {
+    pub(crate) fn uses(&self, p: Placeholder) -> bool {
         self.words.iter().flatten().any(|part| *part == Part::Slot(p))
     }
 
@@ -253,7 +178,7 @@ impl Template {
     ///
     /// # Errors
     /// [`TemplateError::Missing`] naming them.
-    pub fn require(&self, any_of: &[Placeholder]) -> Result<(), TemplateError> {
+    pub(crate) fn require(&self, any_of: &[Placeholder]) -> Result<(), TemplateError> {
         if any_of.iter().any(|p| self.uses(*p)) {
             Ok(())
         } else {
@@ -290,6 +215,42 @@ impl Template {
         }
         argv
     }
+}
+
+/// The placeholders and literal pieces of one word (already unquoted).
+fn parse_word(word: &str, allowed: &[Placeholder]) -> Result<Vec<Part>, TemplateError> {
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '}' if chars.peek() == Some(&c) => {
+                chars.next();
+                lit.push(c);
+            }
+            '{' => {
+                let mut name = String::new();
+                let mut closed = false;
+                for n in chars.by_ref() {
+                    if n == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(n);
+                }
+                let p = Placeholder::parse(&name).filter(|p| closed && allowed.contains(p));
+                let Some(p) = p else {
+                    return Err(TemplateError::Unknown(name, allowed_list(allowed)));
+                };
+                flush_lit(&mut lit, &mut parts);
+                parts.push(Part::Slot(p));
+            }
+            '}' => return Err(TemplateError::Unknown("}".into(), allowed_list(allowed))),
+            _ => lit.push(c),
+        }
+    }
+    flush_lit(&mut lit, &mut parts);
+    Ok(parts)
 }
 
 fn flush_lit(lit: &mut String, word: &mut Vec<Part>) {
@@ -331,6 +292,7 @@ mod tests {
         assert_eq!(words(r#"a "b \"c\" \n" d\ e --x={out}.raw"#), ["a", r#"b "c" \n"#, "d e", "--x=/o.raw"]);
         assert_eq!(words("tool {chain} -o {out}"), ["tool", "/c/1", "/c/2", "-o", "/o"]);
         assert_eq!(words("awk '{{print}}' ''"), ["awk", "{print}", ""]);
+        assert_eq!(words("cat {image} # a comment {size}"), ["cat", "/c/a b.vhd"]);
     }
 
     #[test]
@@ -338,8 +300,10 @@ mod tests {
         let r = |t: &str| Template::parse(t, Placeholder::READER).unwrap_err();
         assert_eq!(r(""), TemplateError::Empty);
         assert_eq!(r("   "), TemplateError::Empty);
-        assert_eq!(r("a 'b"), TemplateError::Unterminated("single"));
-        assert_eq!(r("a \"b"), TemplateError::Unterminated("double"));
+        assert_eq!(r("a 'b"), TemplateError::Unterminated);
+        assert_eq!(r("a \"b"), TemplateError::Unterminated);
+        assert_eq!(r("a b\\"), TemplateError::Unterminated);
+        assert_eq!(r("# only a comment"), TemplateError::Empty);
         assert!(matches!(r("a {size}"), TemplateError::Unknown(n, _) if n == "size"));
         assert!(matches!(r("a {image"), TemplateError::Unknown(..)));
         assert!(matches!(r("awk '{print}'"), TemplateError::Unknown(..)));

@@ -163,6 +163,9 @@ struct ExploreArgs {
     /// Use an --out directory that already has files.
     #[arg(long)]
     force: bool,
+    /// Python interpreter of the libvhdi built-in (it must import pyvhdi).
+    #[arg(long, value_name = "PATH", default_value = vhd_conform::adapter::DEFAULT_PYTHON)]
+    python: String,
 }
 
 struct BarListener(Option<Bar>);
@@ -188,7 +191,7 @@ fn run_explore(a: ExploreArgs) -> ExitCode {
     let mut adapters = Vec::new();
     for n in &a.impls {
         match Builtin::parse(n) {
-            Some(b) => adapters.push(b.adapter()),
+            Some(b) => adapters.push(b.adapter_with_python(&a.python)),
             None => {
                 eprintln!("vhd-generate: unknown implementation {n:?} (qemu-img, libvhdi, 7zip)");
                 return ExitCode::from(2);

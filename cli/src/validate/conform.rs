@@ -95,11 +95,16 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub expect: Option<PathBuf>,
 
-    /// How cases are judged: `either` (must read what both profiles accept, must refuse what
-    /// both reject), `strict` (must refuse all that strict rejects), `compat` (must read all that
-    /// compat accepts).
-    #[arg(long, value_enum, default_value_t = JudgingArg::Either)]
-    pub profile: JudgingArg,
+    /// How cases are judged from the manifest's verdicts: `either` (must read what both
+    /// validation profiles accept, must refuse what both reject), `strict` (must refuse all that
+    /// strict rejects), `compat` (must read all that compat accepts). `--profile` is an older
+    /// spelling.
+    #[arg(long, alias = "profile", value_enum, value_name = "JUDGING", default_value_t = JudgingArg::Either)]
+    pub judging: JudgingArg,
+
+    /// Python interpreter of the libvhdi built-in (it must import pyvhdi).
+    #[arg(long, value_name = "PATH", default_value = vhd_conform::adapter::DEFAULT_PYTHON)]
+    pub python: String,
 
     /// Time limit per case in seconds, plus --timeout-per-gib for each GiB of the case's virtual
     /// size (the process group is killed when it is reached).
@@ -162,7 +167,7 @@ impl From<ImplArg> for Builtin {
     }
 }
 
-/// `--profile` values of `conform`.
+/// `--judging` values of `conform`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum JudgingArg {
     /// Read what both profiles accept, refuse what both reject; either where they differ.
@@ -246,13 +251,14 @@ fn adapters(args: &Args, scratch: &Path) -> Result<Vec<Adapter>, Fatal> {
     let mut out = Vec::new();
     for i in &args.impls {
         let b = Builtin::from(*i);
-        let mut a = b.adapter();
-        a.version = probe_version(&b.version_command(), scratch, Duration::from_secs(30));
+        let mut a = b.adapter_with_python(&args.python);
+        let version_command = b.version_command_with_python(&args.python);
+        a.version = probe_version(&version_command, scratch, Duration::from_secs(30));
         if a.version.is_none() {
             return Err(Fatal::msg(format!(
                 "{}: not installed or not working (`{}` failed)",
                 b.name(),
-                b.version_command().first().copied().unwrap_or_default()
+                version_command.first().copied().unwrap_or_default()
             )));
         }
         out.push(a);
@@ -295,7 +301,7 @@ pub fn run(args: Args) -> Outcome {
     let opts = ReaderOptions {
         timeout: args.timeout,
         timeout_per_gib: args.timeout_per_gib,
-        judging: args.profile.into(),
+        judging: args.judging.into(),
         unsupported: args.unsupported.iter().filter(|t| !t.is_empty()).cloned().collect(),
         run_unsupported: args.run_unsupported,
         cases: args.cases.clone(),

@@ -266,4 +266,17 @@ mod tests {
             assert_eq!(with_default_subcommand(argv(kept)), argv(kept));
         }
     }
+
+    #[test]
+    fn conform_takes_judging_and_its_older_spelling() {
+        let judging =
+            |flag: &str| match Cli::try_parse_from(["v", "conform", "--impl", "qemu-img", flag, "strict", "c"]) {
+                Ok(Cli { command: Command::Conform(a) }) => a.judging,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(judging("--judging"), conform::JudgingArg::Strict);
+        assert_eq!(judging("--profile"), conform::JudgingArg::Strict);
+        let help = Cli::command().find_subcommand_mut("conform").map(|c| c.render_help().to_string());
+        assert!(help.is_some_and(|h| h.contains("--judging") && !h.contains("--profile <")));
+    }
 }

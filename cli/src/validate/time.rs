@@ -28,93 +28,61 @@ pub fn parse_now(s: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{s}` is neither Unix seconds nor an RFC 3339 date-time such as 2024-05-01T12:00:00Z"))
 }
 
-fn num(s: &str, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<i64>().ok().filter(|v| range.contains(v))
-}
-
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    // YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM), all ASCII.
-    if !s.is_ascii() || s.len() < 20 {
-        return None;
-    }
-    let (date, rest) = s.split_at(10);
-    let sep = rest.as_bytes().first().copied()?;
-    if !matches!(sep, b'T' | b't' | b' ') {
-        return None;
-    }
-    let rest = rest.get(1..)?;
-    let (clock, mut zone) = rest.split_at(rest.len().min(8));
-    let d: Vec<&str> = date.split('-').collect();
-    let t: Vec<&str> = clock.split(':').collect();
-    if d.len() != 3 || t.len() != 3 || d[0].len() != 4 || d[1].len() != 2 || d[2].len() != 2 {
-        return None;
-    }
-    if t.iter().any(|p| p.len() != 2) {
-        return None;
-    }
-    let year = num(d[0], 0..=9999)?;
-    let month = num(d[1], 1..=12)?;
-    let day = num(d[2], 1..=days_in_month(year, month))?;
-    let hour = num(t[0], 0..=23)?;
-    let minute = num(t[1], 0..=59)?;
-    let second = num(t[2], 0..=60)?;
-    if let Some(frac) = zone.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        zone = &frac[digits..];
-    }
-    let offset = match zone {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match zone.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let (h, m) = zone.get(1..)?.split_once(':')?;
-            if h.len() != 2 || m.len() != 2 {
-                return None;
-            }
-            sign * (num(h, 0..=23)? * 3600 + num(m, 0..=59)? * 60)
-        }
+/// Whether `s` has the shape of an RFC 3339 date-time (section 5.6): `YYYY-MM-DD`, `T`, `t` or a
+/// space, `HH:MM:SS`, an optional fraction, then `Z`, `z` or `+HH:MM`/`-HH:MM`. Jiff's parser
+/// also takes ISO 8601's other forms (no seconds, basic offsets, six-digit years); `--now` does
+/// not.
+fn is_rfc3339_shape(s: &[u8]) -> bool {
+    let digits = |r: &[u8]| !r.is_empty() && r.iter().all(u8::is_ascii_digit);
+    let Some((stamp, mut zone)) = s.split_at_checked(19) else {
+        return false;
     };
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+    let fixed = stamp.iter().zip(b"dddd-dd-ddTdd:dd:dd").all(|(&c, &p)| match p {
+        b'd' => c.is_ascii_digit(),
+        b'T' => matches!(c, b'T' | b't' | b' '),
+        _ => c == p,
+    });
+    if let Some(frac) = zone.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        let Some((f, rest)) = frac.split_at_checked(n) else {
+            return false;
+        };
+        if !digits(f) {
+            return false;
+        }
+        zone = rest;
     }
+    let offset_ok = match zone {
+        b"Z" | b"z" => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => digits(&[*h1, *h2, *m1, *m2]),
+        _ => false,
+    };
+    fixed && offset_ok
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Parses an RFC 3339 date-time to Unix seconds with jiff (fractions dropped). A leap second
+/// (`:60`) is the first second of the next minute.
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    if !is_rfc3339_shape(s.as_bytes()) {
+        return None;
+    }
+    let t: jiff::Timestamp = s.parse().ok()?;
+    // Jiff reads a leap second as second 59 of its minute.
+    let leap = i64::from(s.get(17..19) == Some("60"));
+    Some(t.as_second() + leap)
 }
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years an RFC 3339 date-time can carry.
+const RFC3339_RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
 
 /// Formats Unix seconds as RFC 3339 UTC (`2024-05-01T12:00:00Z`). Years outside 0..=9999 are
-/// printed with as many digits as they need (and a sign when negative).
+/// printed with as many digits as they need (and a sign when negative), as the report's
+/// image time stamps are.
 pub fn format_rfc3339(unix: i64) -> String {
-    vhd_validator::format::timestamp::format_unix(unix)
+    match jiff::Timestamp::from_second(unix) {
+        Ok(t) if RFC3339_RANGE.contains(&unix) => t.to_string(),
+        _ => vhd_validator::format::timestamp::format_unix(unix),
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +100,7 @@ mod tests {
         assert_eq!(parse_now("2000-01-01t01:00:00+01:00"), Ok(946_684_800));
         assert_eq!(parse_now("1999-12-31 23:00:00.999-01:00"), Ok(946_684_800));
         assert_eq!(parse_now("2024-02-29T12:34:56Z"), Ok(1_709_210_096));
+        assert_eq!(parse_now("2016-12-31T23:59:60Z"), Ok(1_483_228_800));
     }
 
     #[test]
@@ -159,6 +128,10 @@ mod tests {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+        for edge in [*RFC3339_RANGE.start(), *RFC3339_RANGE.end(), i64::MIN, i64::MAX, -62_167_219_201, 253_402_300_800]
+        {
+            assert_eq!(format_rfc3339(edge), vhd_validator::format::timestamp::format_unix(edge), "{edge}");
+        }
     }
 
     quickcheck! {

@@ -213,34 +213,23 @@ pub fn decode_macx(bytes: &[u8]) -> Result<String, PayloadError> {
     let s = s.trim_end_matches('\0');
     let rest = s.strip_prefix("file://").ok_or(PayloadError::NotFileUrl)?;
     let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-    let mut out = Vec::with_capacity(rest.len());
-    let raw = rest.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        if b == b'%' {
-            let hex = raw.get(i + 1..i + 3).ok_or(PayloadError::BadEscape)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| PayloadError::BadEscape)?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| PayloadError::BadEscape)?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
+    // `percent_decode` passes a malformed escape through; the payload is refused instead.
+    let escapes_ok =
+        rest.split('%').skip(1).all(|e| e.as_bytes().get(..2).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)));
+    if !escapes_ok {
+        return Err(PayloadError::BadEscape);
     }
+    let out: Vec<u8> = percent_encoding::percent_decode_str(rest).collect();
     String::from_utf8(out).map_err(|_| PayloadError::BadUtf8)
 }
 
+/// The bytes a MacX payload escapes: all but ASCII letters, digits and `/-._~`.
+const MACX_ESCAPED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// Encodes an absolute path as a MacX payload (`file://` + percent-escaped UTF-8).
 pub fn encode_macx(path: &str) -> Vec<u8> {
-    let mut s = String::from("file://");
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02X}"));
-        }
-    }
-    s.into_bytes()
+    format!("file://{}", percent_encoding::utf8_percent_encode(path, MACX_ESCAPED)).into_bytes()
 }
 
 /// Decodes a deprecated Wi2k/Wi2r payload: single-byte characters, read as Latin-1.
@@ -318,6 +307,9 @@ mod tests {
         assert_eq!(decode_macx(b"file://localhost/a%20b").as_deref(), Ok("/a b"));
         assert_eq!(decode_macx(b"/a"), Err(PayloadError::NotFileUrl));
         assert_eq!(decode_macx(b"file:///a%2"), Err(PayloadError::BadEscape));
+        assert_eq!(decode_macx(b"file:///a%zz"), Err(PayloadError::BadEscape));
+        assert_eq!(decode_macx(b"file:///%C3%A9%2f"), Ok("/\u{e9}/".to_string()));
+        assert_eq!(encode_macx("/a b/\u{e9}~x.vhd"), b"file:///a%20b/%C3%A9~x.vhd");
     }
 
     #[test]
