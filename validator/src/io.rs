@@ -229,6 +229,12 @@ fn open_checked(path: &Path, nofollow: bool) -> io::Result<File> {
         }
         o.custom_flags(flags.bits() as i32);
     }
+    // Without O_NOFOLLOW, a symbolic link as the last component is refused before the open (a
+    // check that can race with a rename; the Unix path above cannot).
+    #[cfg(not(unix))]
+    if nofollow && std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a symbolic link, not a regular file"));
+    }
     let file = o.open(path)?;
     let meta = file.metadata()?;
     if let Some(what) = not_regular(&meta) {
