@@ -538,7 +538,7 @@ fn digest_prints_sha256_size_and_file() {
     let missing = dir.path().join("missing.vhd");
     let o = run(&["digest", s(&img)]);
     assert_status(&o, 0);
-    let want: String = Sha256::digest(pattern(MIB)).iter().map(|b| format!("{b:02x}")).collect();
+    let want = vhd_validator::hex::encode(&Sha256::digest(pattern(MIB)));
     assert_eq!(stdout(&o), format!("{want}  {MIB}  {}\n", s(&img)));
 
     let o = run(&["digest", s(&img), s(&missing)]);
@@ -589,7 +589,7 @@ fn parent_dir_completes_the_chain() {
     let raw = a.path().join("disk.raw");
     assert_status(&run(&["cat", s(&child), "-o", s(&raw), "--parent-dir", s(b.path())]), 0);
     let bytes = std::fs::read(&raw).unwrap();
-    let want: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let want = vhd_validator::hex::encode(&Sha256::digest(&bytes));
     let o = run(&["digest", s(&child), "--parent-dir", s(b.path())]);
     assert_status(&o, 0);
     assert_eq!(stdout(&o), format!("{want}  {}  {}\n", bytes.len(), s(&child)));

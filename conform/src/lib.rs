@@ -617,7 +617,7 @@ pub fn group_order() -> Vec<&'static str> {
     v
 }
 
-use vhd_validator::manifest::{hex, safe_join};
+use vhd_validator::manifest::safe_join;
 
 /// Checks that every listed file of `cases` exists under `dir` with its listed size and SHA-256.
 ///
@@ -878,7 +878,7 @@ pub(crate) fn first_difference(image: &Path, result: &Path, want_sha256: &str, l
         }
         off = off.saturating_add(n as u64);
     }
-    if hex(&h.finalize()) != want_sha256 {
+    if vhd_validator::hex::encode(&h.finalize()) != want_sha256 {
         return None;
     }
     diff.or((result_len > size).then_some(size))

@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn zero_digest() {
         assert_eq!(
-            zeros_sha256(0).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            vhd_validator::hex::encode(&zeros_sha256(0)),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         let direct: [u8; 32] = Sha256::digest(vec![0u8; 100_000]).into();

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
-use vhd_validator::manifest::{hex, safe_join, Manifest, MANIFEST_FILE};
+use vhd_validator::hex::encode as hex;
+use vhd_validator::manifest::{safe_join, Manifest, MANIFEST_FILE};
 
 /// ustar header and block size, bytes.
 const BLOCK: usize = 512;

@@ -281,7 +281,7 @@ pub fn generate_case(
         None => None,
     };
     let size = plans_view.first().map_or(0, |p| p.model.size);
-    let model_digest = || state.as_ref().map(|(h, _)| crate::values::to_hex(&h.clone().finalize()));
+    let model_digest = || state.as_ref().map(|(h, _)| vhd_validator::hex::encode(&h.clone().finalize()));
     let digest = if want_digest { model_digest() } else { None };
     let reference = if want_reference { model_digest() } else { None };
     let join = |name: &str| if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
@@ -401,7 +401,7 @@ fn staged_sha256(path: &Path, shared: Option<&(Sha256, u64)>, m: &model::ImageMo
             h
         }
     };
-    Ok((crate::values::to_hex(&h.finalize_reset()), len))
+    Ok((vhd_validator::hex::encode(&h.finalize_reset()), len))
 }
 
 /// Moves a staged file to `dest`: without `force` through a hard link (which refuses an

@@ -14,6 +14,9 @@ use std::fmt;
 /// A byte count: an integer (bytes) or a string `N UNIT` with UNIT one of `B`, `KiB`, `MiB`,
 /// `GiB`, `TiB` (binary multiples; `K`, `M`, `G`, `T` are accepted as the same) or `s` /
 /// `sectors` (512 bytes each). Examples: `1048576`, `"1 MiB"`, `"4 sectors"`, `"512K"`.
+///
+/// The one size grammar of the workspace: scenarios, mutation values and the command lines'
+/// size arguments all parse with [`Size::parse`] (which also takes units in any case).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Size(pub u64);
@@ -32,12 +35,12 @@ impl Size {
         } else {
             num.parse::<u64>().ok()?
         };
-        let mult = match unit.trim() {
-            "" | "B" | "b" => 1,
-            "K" | "KiB" | "k" | "KB" => 1 << 10,
-            "M" | "MiB" | "MB" => 1 << 20,
-            "G" | "GiB" | "GB" => 1 << 30,
-            "T" | "TiB" | "TB" => 1 << 40,
+        let mult = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" | "kb" => 1 << 10,
+            "m" | "mib" | "mb" => 1 << 20,
+            "g" | "gib" | "gb" => 1 << 30,
+            "t" | "tib" | "tb" => 1 << 40,
             "s" | "sector" | "sectors" => 512,
             _ => return None,
         };
@@ -219,25 +222,13 @@ impl JsonSchema for UniqueId {
 /// # Errors
 /// A message when a character is not a hex digit or the digit count is odd.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !b" _:-\t\n".contains(b)).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!("hex string has an odd number of digits ({})", digits.len()));
-    }
-    digits
-        .chunks_exact(2)
-        .map(|p| match p {
-            [a, b] => match ((*a as char).to_digit(16), (*b as char).to_digit(16)) {
-                (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
-                _ => Err(format!("{:?} is not a hex byte", String::from_utf8_lossy(p))),
-            },
-            _ => Err("odd hex digit".to_string()),
-        })
-        .collect()
-}
-
-/// Formats bytes as lower-case hex without separators.
-pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let digits: String = s.chars().filter(|c| !" _:-\t\n".contains(*c)).collect();
+    vhd_validator::hex::decode(&digits).map_err(|e| match e {
+        vhd_validator::hex::HexError::NotHex(i) => {
+            format!("{:?} is not a hex byte", digits.get(2 * i..2 * i + 2).unwrap_or(&digits))
+        }
+        e => e.to_string(),
+    })
 }
 
 /// Raw bytes given as a hex string (`"00 d8 41 00"`).
@@ -247,7 +238,7 @@ pub struct HexBytes(pub Vec<u8>);
 
 impl Serialize for HexBytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&to_hex(&self.0))
+        s.serialize_str(&vhd_validator::hex::encode(&self.0))
     }
 }
 
@@ -336,6 +327,7 @@ mod tests {
     fn sizes() {
         assert_eq!(Size::parse("2 MiB"), Some(Size(2 << 20)));
         assert_eq!(Size::parse("512K"), Some(Size(512 << 10)));
+        assert_eq!(Size::parse("3 gib"), Some(Size(3 << 30)));
         assert_eq!(Size::parse("8 sectors"), Some(Size(4096)));
         assert_eq!(Size::parse("1_000"), Some(Size(1000)));
         assert_eq!(Size::parse("0x200"), Some(Size(512)));

@@ -199,7 +199,7 @@ fn have(cmd: &str) -> bool {
 fn cross_check_with_7zip(dir: &Path, old_base: &Path, new_path: &Path) -> vhd_validator::analyze::Analysis {
     let bytes = std::fs::read(old_base).unwrap();
     let footer = &bytes[bytes.len() - 512..];
-    let uid: String = footer[68..84].iter().map(|b| format!("{b:02x}")).collect();
+    let uid = vhd_validator::hex::encode(&footer[68..84]);
     let ts = u32::from_be_bytes(footer[24..28].try_into().unwrap());
     let size = u64::from_be_bytes(footer[48..56].try_into().unwrap());
     let sectors = size / 512;

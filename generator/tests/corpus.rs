@@ -334,7 +334,7 @@ fn sha256_file(path: &Path) -> (String, u64) {
         h.update(&buf[..k]);
         n += k as u64;
     }
-    (h.finalize().iter().map(|b| format!("{b:02x}")).collect(), n)
+    (vhd_validator::hex::encode(&h.finalize()), n)
 }
 
 /// Compares a reader's raw output with the manifest, and when the bytes differ, with the

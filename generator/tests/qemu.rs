@@ -38,7 +38,7 @@ fn qemu_img_reads_the_model_digest() {
         assert!(st.success(), "qemu-img failed on scenario {i}");
         let bytes = std::fs::read(&raw).unwrap();
         assert_eq!(bytes.len() as u64, case.virtual_size, "scenario {i}");
-        let got: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let got = vhd_validator::hex::encode(&Sha256::digest(&bytes));
         assert_eq!(got, want, "scenario {i}: qemu-img and the content model disagree");
         // Plain `-f vpc` too: the default creator makes QEMU size by current size.
         let st = Command::new("qemu-img")
@@ -48,7 +48,7 @@ fn qemu_img_reads_the_model_digest() {
             .status()
             .unwrap();
         assert!(st.success());
-        let got: String = Sha256::digest(std::fs::read(&raw).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+        let got = vhd_validator::hex::encode(&Sha256::digest(std::fs::read(&raw).unwrap()));
         assert_eq!(got, want, "scenario {i} (-f vpc)");
     }
 }

@@ -86,7 +86,7 @@ fn same_scenario_and_seed_give_identical_files() {
 /// SHA-256 (hex) of bytes.
 fn sha(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    vhd_validator::hex::encode(&sha2::Sha256::digest(bytes))
 }
 
 #[test]

@@ -9,14 +9,13 @@
 //! - `write_raw`: the fully written disk to a raw file (the `cat` path).
 //! - `read_at`: random 4 KiB reads through the chain.
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use vhd_testkit::bench as support;
 use vhd_validator::chain::ChainReader;
 use vhd_validator::check::{check_image, CheckOptions, Layout};
 use vhd_validator::io::FileSource;
@@ -129,7 +128,7 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("read_at");
     g.throughput(Throughput::Bytes(4096 * 256));
-    let mut rng = support::Rng::new(9);
+    let mut rng = vhd_testkit::Rng(9);
     let offsets: Vec<u64> = (0..256).map(|_| rng.below(SIZE / 4096) * 4096).collect();
     let mut page = vec![0u8; 4096];
     g.bench_function("chain_depth4_random_4k_x256", |b| {

@@ -12,18 +12,13 @@
 //! vhdbench cat IMAGE OUT [CHUNK_KIB]           ChainReader::write_raw with a given chunk size
 //! ```
 
-mod support;
-
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use vhd_testkit::bench as support;
 use vhd_validator::chain::ChainReader;
 use vhd_validator::check::CheckOptions;
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 fn num(args: &[String], i: usize, what: &str) -> Result<u64, String> {
     let s = args.get(i).ok_or_else(|| format!("missing {what}"))?;
@@ -69,7 +64,7 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("{}", top.display());
         }
         Some("sha256") => {
-            let mut f = support::open(&path(1)?).map_err(io)?;
+            let mut f = std::fs::File::open(path(1)?).map_err(io)?;
             let mut buf = vec![0u8; chunk(args, 2)?.unwrap_or(64 << 10)];
             let mut h = Sha256::new();
             loop {
@@ -79,16 +74,16 @@ fn run(args: &[String]) -> Result<(), String> {
                 }
                 h.update(&buf[..n]);
             }
-            println!("{}", hex(&h.finalize()));
+            println!("{}", vhd_validator::hex::encode(&h.finalize()));
         }
         Some("sha256-zeros") => {
             let mut h = Sha256::new();
             vhd_validator::io::hash_zeros(&mut h, num(args, 1, "BYTES")?);
-            println!("{}", hex(&h.finalize()));
+            println!("{}", vhd_validator::hex::encode(&h.finalize()));
         }
         Some("digest") => {
             let r = reader(&path(1)?, chunk(args, 2)?)?;
-            println!("{}", hex(&r.digest().map_err(|e| e.to_string())?));
+            println!("{}", vhd_validator::hex::encode(&r.digest().map_err(|e| e.to_string())?));
         }
         Some("cat") => {
             let r = reader(&path(1)?, chunk(args, 3)?)?;

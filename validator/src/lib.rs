@@ -20,6 +20,7 @@ pub mod check;
 pub mod faults;
 pub mod finding;
 pub mod format;
+pub mod hex;
 pub mod io;
 pub mod manifest;
 pub mod parallel;

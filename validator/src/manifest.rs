@@ -347,11 +347,6 @@ impl fmt::Display for CorpusSummary {
     }
 }
 
-/// Lower-case hexadecimal of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 (lower-case hex) and size of a file, streamed; holes of a sparse file are hashed
 /// as zeros without being read ([`crate::io::file_sha256_range`]).
 ///
@@ -362,7 +357,7 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
     let len = f.metadata()?.len();
     let mut h = Sha256::new();
     crate::io::file_sha256_range(&f, 0, len, &mut h)?;
-    Ok((hex(&h.finalize()), len))
+    Ok((crate::hex::encode(&h.finalize()), len))
 }
 
 /// Joins a manifest-relative `/`-separated path to `dir`, refusing absolute paths and `..`.
@@ -451,8 +446,8 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
         // The disk is defined whatever the case's own depth limit (a policy, not the bytes).
         opts.max_depth = base.max_depth;
         match ChainReader::open(&image, &opts).and_then(|reader| reader.digest()) {
-            Ok(d) if hex(&d) == *want => {}
-            Ok(d) => r.digest_mismatch = Some(format!("expected {want}, reader gives {}", hex(&d))),
+            Ok(d) if crate::hex::encode(&d) == *want => {}
+            Ok(d) => r.digest_mismatch = Some(format!("expected {want}, reader gives {}", crate::hex::encode(&d))),
             Err(e) => r.digest_mismatch = Some(format!("expected {want}, reader failed: {e}")),
         }
     }

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
+use vhd_generator::values::Size;
 use vhd_validator::check::CheckOptions;
 use vhd_conform::writer::{
     self, DiskKind, WriterAdapter, WriterOptions, WriterOutcome, WriterResult, WriterRow, WriterRun, DEFAULT_SIZES,
@@ -106,25 +107,14 @@ fn parse_kind(s: &str) -> Result<DiskKind, String> {
     DiskKind::parse(s.trim()).ok_or_else(|| format!("`{s}` is not a disk type a writer is asked for (fixed, dynamic)"))
 }
 
-/// Parses a size in bytes, optionally with a binary suffix `K`, `M`, `G`, `T` (`KiB` etc. too).
+/// Parses a size with the scenarios' grammar ([`Size::parse`]: bytes, or a number with a binary
+/// unit `K`/`KiB`, `M`/`MiB`, `G`/`GiB`, `T`/`TiB`, or `sectors`).
 ///
 /// # Errors
 /// A message for anything else, zero, or an overflow.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(digits_end);
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KIB" => 10,
-        "M" | "MIB" => 20,
-        "G" | "GIB" => 30,
-        "T" | "TIB" => 40,
-        _ => return Err(format!("`{s}` is not a size (bytes, or a number with K, M, G or T)")),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1u64 << shift))
+    Size::parse(s)
+        .map(Size::bytes)
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("`{s}` is not a size (bytes, or a number with K, M, G or T)"))
 }
@@ -321,15 +311,6 @@ fn writer_cell(r: &WriterResult) -> String {
     md_cell(&cell)
 }
 
-fn human_size(n: u64) -> String {
-    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
-            return format!("{} {unit}", n >> shift);
-        }
-    }
-    format!("{n} bytes")
-}
-
 /// The Markdown report of a writer run: the writers, a matrix of sizes by writer and type, and
 /// every result that is not a plain pass.
 pub fn markdown_writer(run: &WriterRun, sizes: &[u64], kinds: &[DiskKind]) -> String {
@@ -372,7 +353,7 @@ pub fn markdown_writer(run: &WriterRun, sizes: &[u64], kinds: &[DiskKind]) -> St
     }
     s.push('\n');
     for &size in sizes {
-        let _ = write!(s, "| {} ({size} bytes) |", human_size(size));
+        let _ = write!(s, "| {} ({size} bytes) |", crate::report::format_size(size));
         for i in &run.implementations {
             for &kind in kinds {
                 let row = WriterRow { kind, size };
@@ -417,10 +398,11 @@ mod tests {
         assert_eq!(parse_size("1M"), Ok(1 << 20));
         assert_eq!(parse_size("2040G"), Ok(2040 << 30));
         assert_eq!(parse_size("3 KiB"), Ok(3072));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
         for bad in ["", "0", "M", "1X", "-1", "99999999999T"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
-        assert_eq!(human_size(2040 << 30), "2040 GiB");
-        assert_eq!(human_size(12_345_678), "12345678 bytes");
+        assert_eq!(crate::report::format_size(2040 << 30), "2040 GiB");
+        assert_eq!(crate::report::format_size(12_345_678), "12345678 bytes");
     }
 }

@@ -23,11 +23,6 @@ pub struct Args {
 
 }
 
-/// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Runs `digest`. Every image is attempted; any failure makes the status 2.
 pub fn run(args: Args) -> Outcome {
     let opts = args.chain.read_options();
@@ -45,7 +40,7 @@ pub fn run(args: Args) -> Outcome {
         match result {
             Ok((sum, size)) => {
                 let name = image.display().to_string();
-                writeln!(out, "{}  {size}  {}", hex(&sum), vhd_validator::finding::escape_text(&name))?
+                writeln!(out, "{}  {size}  {}", vhd_validator::hex::encode(&sum), vhd_validator::finding::escape_text(&name))?
             }
             Err(e) => {
                 out.flush()?;
@@ -56,12 +51,4 @@ pub fn run(args: Args) -> Outcome {
     }
     out.flush()?;
     Ok(status)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_is_lower_case_and_padded() {
-        assert_eq!(super::hex(&[0, 0xAB, 0x0f]), "00ab0f");
-    }
 }

@@ -5,6 +5,7 @@
 use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::io::{self, Write};
+use vhd_generator::values::Size;
 use vhd_validator::check::{ChainReport, ImageReport};
 use vhd_validator::finding::escape_text;
 use vhd_validator::{Finding, Profile, Severity};
@@ -112,17 +113,10 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// A size in bytes, as the largest binary unit that divides it exactly (`10 MiB`, `3 bytes`).
+/// A size in bytes, as the largest binary unit that divides it exactly (`10 MiB`, the size
+/// grammar's [`Size::pretty`]), else in bytes (`3 bytes`).
 pub fn format_size(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    if bytes > 0 {
-        for (unit, name) in UNITS {
-            if bytes.is_multiple_of(unit) {
-                return format!("{} {name}", bytes / unit);
-            }
-        }
-    }
-    plural(usize::try_from(bytes).unwrap_or(usize::MAX), "byte")
+    Size(bytes).pretty().unwrap_or_else(|| plural(usize::try_from(bytes).unwrap_or(usize::MAX), "byte"))
 }
 
 fn upper(s: Severity) -> &'static str {

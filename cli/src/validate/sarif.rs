@@ -119,7 +119,7 @@ fn fingerprint(f: &Finding) -> String {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
-    vhd_validator::manifest::hex(&h.finalize())
+    vhd_validator::hex::encode(&h.finalize())
 }
 
 /// The SARIF document of a `check` run.

@@ -58,17 +58,15 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
+use vhd_testkit::layout::{self, Block, Locator};
 use vhd_validator::chain::reader::ReadError;
 use vhd_validator::chain::resolve::{candidates, locator_paths, walk_chain};
 use vhd_validator::chain::{ChainReader, ResolveOptions};
 use vhd_validator::check::{check_image, CheckOptions, ImageReport, Layout};
-use vhd_validator::format::bat::padded_bat_bytes;
 use vhd_validator::format::footer::{FOOTER_SIZE, MAX_CURRENT_SIZE};
 use vhd_validator::format::header::{Field as HeaderField, HEADER_SIZE};
 use vhd_validator::format::locator::{encode_macx, encode_utf16le};
-use vhd_validator::format::{
-    Bat, DiskType, DynamicDiskHeader, HardDiskFooter, ParentLocatorEntry, PlatformCode, SECTOR_SIZE, UNALLOCATED,
-};
+use vhd_validator::format::{DiskType, DynamicDiskHeader, HardDiskFooter, PlatformCode, SECTOR_SIZE, UNALLOCATED};
 use vhd_validator::io::{ChunkLimited, FileSource, ReadAt};
 use vhd_validator::rules::{Profile, Severity};
 
@@ -527,10 +525,9 @@ fn detected(chain: &CorpusChain, levels: &[&[u8]], reports: &[ImageReport]) {
 fn describe_meaning(m: &Option<(u64, usize, ContentHash)>) -> String {
     match m {
         None => "unreadable".into(),
-        Some((size, depth, h)) => format!(
-            "{size} bytes, {depth} level(s), content {}",
-            h.sha256.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>()
-        ),
+        Some((size, depth, h)) => {
+            format!("{size} bytes, {depth} level(s), content {}", vhd_validator::hex::encode(&h.sha256[..6]))
+        }
     }
 }
 
@@ -980,10 +977,9 @@ fn exercise_resolution(data: &[u8], header: &DynamicDiskHeader) {
     }
 }
 
-/// A small sparse image for [`builtin_chains`]: 4 KiB blocks (8 sectors, a one-sector bitmap),
-/// footer copy at 0, dynamic disk header at 512, BAT at 1536, each locator payload in its own
-/// sector after the BAT (data space 512, in bytes as Hyper-V stores it), then the blocks in the
-/// order given, then the trailing footer.
+/// A small sparse image for [`builtin_chains`], written by [`vhd_testkit::layout`]: 4 KiB blocks
+/// (8 sectors, a one-sector bitmap), each locator payload in its own sector after the BAT (data
+/// space 512, in bytes as Hyper-V stores it), creator `win `.
 struct TinySparse<'a> {
     kind: DiskType,
     size: u64,
@@ -1007,85 +1003,53 @@ fn tiny_sector(tag: u8, sector: u64) -> [u8; 512] {
     b
 }
 
-fn tiny_sparse(t: &TinySparse) -> Vec<u8> {
-    let entries = u32::try_from(t.size.div_ceil(u64::from(TINY_BLOCK))).unwrap_or(0);
-    let bat_at = 1536u64;
-    let mut next = bat_at + padded_bat_bytes(entries);
-    let mut footer = HardDiskFooter::new(t.kind, t.size, 512);
-    footer.unique_id = t.unique_id;
-    footer.timestamp = 0x2D00_0000;
+/// The time stamp of [`TinySparse`] images and of their parent fields.
+const TINY_TIME: u32 = 0x2D00_0000;
+
+/// A footer of a tiny image (creator `win `), encoded.
+fn tiny_footer(kind: DiskType, size: u64, unique_id: [u8; 16]) -> [u8; 512] {
+    let mut footer = HardDiskFooter::new(kind, size, if kind == DiskType::Fixed { u64::MAX } else { 512 });
+    footer.unique_id = unique_id;
+    footer.timestamp = TINY_TIME;
     footer.creator_application = *b"win ";
     footer.seal();
-    let mut header = DynamicDiskHeader::new(bat_at, entries, TINY_BLOCK);
-    let mut payloads = Vec::new();
-    if let Some((id, name)) = t.parent {
-        header.parent_unique_id = id;
-        header.parent_timestamp = 0x2D00_0000;
-        header.set_parent_name(name);
-    }
-    for (slot, (code, payload)) in header.parent_locators.iter_mut().zip(&t.locators) {
-        *slot = ParentLocatorEntry {
-            platform_code: code.raw(),
-            platform_data_space: 512,
-            platform_data_length: u32::try_from(payload.len()).unwrap_or(0),
-            reserved: 0,
-            platform_data_offset: next,
-        };
-        payloads.push((next, payload.clone()));
-        next += 512;
-    }
-    header.seal();
-    let mut bat = Bat { entries: vec![UNALLOCATED; usize::try_from(entries).unwrap_or(0)] };
-    let mut body = Vec::new();
-    let body_at = next;
-    for &(index, mask) in &t.blocks {
-        if let Some(e) = usize::try_from(index).ok().and_then(|i| bat.entries.get_mut(i)) {
-            *e = u32::try_from(next / SECTOR_SIZE).unwrap_or(UNALLOCATED);
-        }
-        let mut bitmap = [0u8; 512];
-        bitmap[0] = mask;
-        body.extend_from_slice(&bitmap);
+    footer.encode()
+}
+
+fn tiny_sparse(t: &TinySparse) -> Vec<u8> {
+    let spec = layout::Sparse {
+        footer: tiny_footer(t.kind, t.size, t.unique_id),
+        size: t.size,
+        block_size: TINY_BLOCK,
+        parent: t.parent.map(|(unique_id, name)| layout::Parent { unique_id, timestamp: TINY_TIME, name: name.into() }),
+        locators: t.locators.iter().map(|(code, payload)| Locator::in_bytes(code.raw(), payload.clone())).collect(),
+    };
+    let blocks = t.blocks.iter().map(|&(index, mask)| {
+        let mut data = Vec::with_capacity(TINY_BLOCK as usize);
         for s in 0..8u64 {
             if mask & (0x80 >> s) != 0 {
-                body.extend_from_slice(&tiny_sector(t.unique_id[0], u64::from(index) * 8 + s));
+                data.extend_from_slice(&tiny_sector(t.unique_id[0], u64::from(index) * 8 + s));
             } else {
-                body.extend_from_slice(&[0u8; 512]);
+                data.extend_from_slice(&[0u8; 512]);
             }
         }
-        next += 512 + u64::from(TINY_BLOCK);
-    }
-    let mut img = Vec::new();
-    img.extend_from_slice(&footer.encode());
-    img.extend_from_slice(&header.encode());
-    img.extend_from_slice(&bat.encode_padded(0xFF));
-    for (at, payload) in payloads {
-        img.resize(usize::try_from(at).unwrap_or(0), 0);
-        img.extend_from_slice(&payload);
-    }
-    img.resize(usize::try_from(body_at).unwrap_or(0), 0);
-    img.extend_from_slice(&body);
-    img.extend_from_slice(&footer.encode());
-    img
+        Block { index, bitmap: vec![mask], data }
+    });
+    layout::sparse(&spec, blocks).0
 }
 
 /// A small fixed disk of `size` bytes (a multiple of 512): every sector but each third one holds
 /// a pattern of image tag `unique_id[0]`, then the footer (creator `win `).
 fn tiny_fixed(size: u64, unique_id: [u8; 16]) -> Vec<u8> {
-    let mut fixed = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + FOOTER_SIZE);
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + FOOTER_SIZE);
     for s in 0..size / SECTOR_SIZE {
         if s % 3 != 1 {
-            fixed.extend_from_slice(&tiny_sector(unique_id[0], s));
+            data.extend_from_slice(&tiny_sector(unique_id[0], s));
         } else {
-            fixed.extend_from_slice(&[0u8; 512]);
+            data.extend_from_slice(&[0u8; 512]);
         }
     }
-    let mut ff = HardDiskFooter::new(DiskType::Fixed, size, u64::MAX);
-    ff.unique_id = unique_id;
-    ff.timestamp = 0x2D00_0000;
-    ff.creator_application = *b"win ";
-    ff.seal();
-    fixed.extend_from_slice(&ff.encode());
-    fixed
+    layout::fixed(data, &tiny_footer(DiskType::Fixed, size, unique_id))
 }
 
 /// Small chains built in memory (each file at most 20 KiB, so a fuzzer mutates them quickly):
@@ -1095,12 +1059,7 @@ fn tiny_fixed(size: u64, unique_id: [u8; 16]) -> Vec<u8> {
 /// `builtin-fixed`). Creator `win `. They have no error finding: only infos and warnings about
 /// their small sizes (not whole MiB), 4 KiB blocks and locator data space in bytes.
 pub fn builtin_chains() -> Vec<CorpusChain> {
-    let id = |tag: u8| {
-        let mut u = [tag; 16];
-        u[6] = 0x40 | (tag & 0x0F);
-        u[8] = 0x80 | (tag & 0x3F);
-        u
-    };
+    let id = vhd_testkit::build::uuid;
     let fixed = tiny_fixed(8192, id(0x11));
     let dynamic = tiny_sparse(&TinySparse {
         kind: DiskType::Dynamic,

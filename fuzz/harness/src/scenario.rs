@@ -198,7 +198,7 @@ fn roundtrip(source: Source, s: &Scenario, yaml_text: Option<&str>) {
     let Some(claimed) = &case.virtual_disk_sha256 else { return };
     assert_eq!(reader.size(), case.virtual_size, "virtual size differs from the model's\n{}", yaml());
     let digest = reader.digest().unwrap_or_else(|e| panic!("digest failed: {e}"));
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = vhd_validator::hex::encode(&digest);
     assert_eq!(&hex, claimed, "the reader's bytes differ from the scenario model's\n{}", yaml());
 }
 

@@ -21,6 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use vhd_fuzz_harness::bodies::{self, CorpusChain};
+use vhd_testkit::Rng;
 
 /// Targets that [`replay`] knows.
 const REPLAYED: &[&str] = &["validate_image", "validate_chain", "mutate_corpus", "check_chain"];
@@ -296,21 +297,9 @@ fn builtin_chains_are_valid() {
     }
 }
 
-/// SplitMix64: deterministic pseudo-random bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
+/// `n` bytes, each the low byte of the next 64 bits of `rng`.
+fn low_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
+    (0..n).map(|_| rng.next_u64() as u8).collect()
 }
 
 /// A small deterministic fuzz run of `mutate_corpus` on stable: random patch lists over every
@@ -322,10 +311,10 @@ fn mutate_corpus_random_patches() {
     for i in 0..(chains * 40) {
         let mut rng = Rng(0xF0CC_0000 + i as u64);
         let mut data = ((i % chains) as u16).to_be_bytes().to_vec();
-        let n = (rng.next() % 96) as usize;
-        data.extend(rng.bytes(2 + n));
+        let n = (rng.next_u64() % 96) as usize;
+        data.extend(low_bytes(&mut rng, 2 + n));
         if let Err(msg) = run_caught("mutate_corpus", &data) {
-            failures.push(format!("input {i} ({}): {msg}", hex(&data)));
+            failures.push(format!("input {i} ({}): {msg}", vhd_validator::hex::encode(&data)));
         }
     }
     assert!(failures.is_empty(), "{} input(s) failed:\n{}", failures.len(), failures.join("\n"));
@@ -339,12 +328,12 @@ fn validate_random_bytes() {
     for i in 0..200u64 {
         let mut rng = Rng(0xB17E_0000 + i);
         let len = match i % 4 {
-            0 => (rng.next() % 600) as usize,
-            1 => 512 * (1 + (rng.next() % 8) as usize),
-            2 => (rng.next() % 5000) as usize,
-            _ => 511 + 512 * (rng.next() % 4) as usize,
+            0 => (rng.next_u64() % 600) as usize,
+            1 => 512 * (1 + (rng.next_u64() % 8) as usize),
+            2 => (rng.next_u64() % 5000) as usize,
+            _ => 511 + 512 * (rng.next_u64() % 4) as usize,
         };
-        let data = rng.bytes(len);
+        let data = low_bytes(&mut rng, len);
         for target in ["validate_image", "validate_chain"] {
             if let Err(msg) = run_caught(target, &data) {
                 failures.push(format!("{target} random input {i}: {msg}"));
@@ -356,10 +345,10 @@ fn validate_random_bytes() {
         for k in 0..8u64 {
             let mut rng = Rng(0xC0DE_0000 + 8 * i as u64 + k);
             let mut img = base.clone();
-            let at = (rng.next() % img.len() as u64) as usize;
-            let n = (1 + rng.next() % 32) as usize;
+            let at = (rng.next_u64() % img.len() as u64) as usize;
+            let n = (1 + rng.next_u64() % 32) as usize;
             for b in img.iter_mut().skip(at).take(n) {
-                *b = rng.next() as u8;
+                *b = rng.next_u64() as u8;
             }
             if let Err(msg) = run_caught("validate_image", &img) {
                 failures
@@ -368,10 +357,6 @@ fn validate_random_bytes() {
         }
     }
     assert!(failures.is_empty(), "{} input(s) failed:\n{}", failures.len(), failures.join("\n"));
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The reference model of the read path gives every built-in chain a meaning (so oracle 6 is

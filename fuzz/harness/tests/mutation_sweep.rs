@@ -271,11 +271,9 @@ impl Tally {
     }
 }
 
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// The SplitMix64 output for state `z`.
+fn mix(z: u64) -> u64 {
+    common::Rng(z).next_u64()
 }
 
 /// Recomputes the checksum of the footer (512 bytes) or header (1024 bytes) in `area`.

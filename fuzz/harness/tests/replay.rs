@@ -72,15 +72,11 @@ fn random_scenarios() {
             let mut v = vec![mode];
             v.extend_from_slice(&seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
             if let Err(m) = run_caught(&v) {
-                failures.push(format!("mode {mode} seed input {}: {m}", hex(&v)));
+                failures.push(format!("mode {mode} seed input {}: {m}", vhd_validator::hex::encode(&v)));
             }
         }
     }
     assert!(failures.is_empty(), "{} input(s) failed:\n{}", failures.len(), failures.join("\n"));
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The images embedded in the fuzz binaries are exactly `corpus/seed/*.vhd`, and they load into

@@ -15,7 +15,8 @@ use std::path::Path;
 use vhd_conform::{self, Adapter, CaseResult, Outcome, ReaderOptions};
 use vhd_validator::chain::ChainReader;
 use vhd_validator::check::{check_path, CheckOptions};
-use vhd_validator::manifest::{hex, safe_join, Case, Manifest};
+use vhd_validator::hex::encode as hex;
+use vhd_validator::manifest::{safe_join, Case, Manifest};
 use vhd_validator::rules::{Code, Profile, Severity};
 
 /// The case id every explored case gets in its one-case manifest.

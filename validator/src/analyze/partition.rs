@@ -75,28 +75,14 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// A GUID in its mixed-endian text form.
+/// A GUID in its mixed-endian text form (its first three fields stored little-endian).
 fn guid(b: &[u8]) -> String {
-    let g = |i: usize| b.get(i).copied().unwrap_or(0);
-    format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        g(3),
-        g(2),
-        g(1),
-        g(0),
-        g(5),
-        g(4),
-        g(7),
-        g(6),
-        g(8),
-        g(9),
-        g(10),
-        g(11),
-        g(12),
-        g(13),
-        g(14),
-        g(15)
-    )
+    let mut g = [0u8; 16];
+    g.iter_mut().zip(b).for_each(|(d, s)| *d = *s);
+    g[..4].reverse();
+    g[4..6].reverse();
+    g[6..8].reverse();
+    crate::format::format_uuid(&g)
 }
 
 /// The file system cluster size in bytes from a partition's boot sector, if it is NTFS or FAT32.
@@ -212,6 +198,12 @@ pub const DEFAULT_CLUSTER: u64 = 4096;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn guids_are_shown_mixed_endian() {
+        let esp = [0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11, 0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B];
+        assert_eq!(super::guid(&esp), "c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+    }
+
     #[test]
     fn ntfs_and_fat32_boot_sectors_give_cluster_sizes() {
         let mut b = [0u8; 512];

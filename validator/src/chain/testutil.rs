@@ -1,25 +1,15 @@
-//! Test-only builders for differencing chains, and a naive model of what a chain reads as.
-//!
-//! Sparse layout: footer copy at 0, dynamic disk header at 512, BAT at 1536 (padded with 0xFF),
-//! parent locator payloads (each padded to a sector, data space in sectors), blocks in the order
-//! given (bitmap padded to a sector, then data), trailing footer.
+//! Test-only descriptions of differencing chains, written by the test kit's layout
+//! (`vhd_testkit::layout`), and a naive model of what a chain reads as.
 
-use crate::format::bat::padded_bat_bytes;
 use crate::format::bitmap::set_bit;
 use crate::format::locator::{encode_macx, encode_utf16le};
-use crate::format::{Bat, BlockGeometry, DiskType, DynamicDiskHeader, HardDiskFooter, PlatformCode, UNALLOCATED};
+use crate::format::{BlockGeometry, DiskType, HardDiskFooter, PlatformCode};
 use std::path::Path;
+use vhd_testkit::layout;
 
-/// One allocated block: its BAT index, the bits of its sector bitmap and its data bytes.
-#[derive(Clone, Debug)]
-pub struct Block {
-    /// Block number.
-    pub index: u32,
-    /// Bitmap bytes that carry bits (`sectors_per_block / 8`, rounded up).
-    pub bitmap: Vec<u8>,
-    /// `block_size` data bytes (stored whatever the bits say).
-    pub data: Vec<u8>,
-}
+/// One allocated block: its BAT index, the bits of its sector bitmap and its data bytes (stored
+/// whatever the bits say).
+pub use vhd_testkit::layout::Block;
 
 /// A VHD to build.
 #[derive(Clone, Debug)]
@@ -164,54 +154,28 @@ impl Img {
         f
     }
 
-    /// The image bytes.
+    /// The image bytes, written by the test kit's layout (locator data space in sectors).
     pub fn build(&self) -> Vec<u8> {
         let footer = self.footer().encode();
         if self.kind == DiskType::Fixed {
-            let mut v = self.fixed_data.clone();
-            v.extend_from_slice(&footer);
-            return v;
+            return layout::fixed(self.fixed_data.clone(), &footer);
         }
-        let g = self.geom();
-        let entries = g.blocks_for(self.size) as u32;
-        let bat_off = 1536u64;
-        let mut next = bat_off + padded_bat_bytes(entries);
-        let mut header = DynamicDiskHeader::new(bat_off, entries, self.block_size);
-        header.parent_unique_id = self.parent_uuid;
-        header.parent_timestamp = self.parent_ts;
-        header.set_parent_name(&self.parent_name);
-        let mut payloads = Vec::new();
-        for (i, (code, payload)) in self.locators.iter().enumerate() {
-            let padded = payload.len().div_ceil(512).max(1) * 512;
-            let e = &mut header.parent_locators[i];
-            e.platform_code = *code;
-            e.platform_data_space = (padded / 512) as u32;
-            e.platform_data_length = payload.len() as u32;
-            e.platform_data_offset = next;
-            let mut p = payload.clone();
-            p.resize(padded, 0);
-            payloads.extend(p);
-            next += padded as u64;
-        }
-        header.seal();
-        let mut bat = Bat { entries: vec![UNALLOCATED; entries as usize] };
-        let mut body = Vec::new();
-        for b in &self.blocks {
-            bat.entries[b.index as usize] = (next / 512) as u32;
-            let mut bm = b.bitmap.clone();
-            bm.resize(g.bitmap_bytes() as usize, 0);
-            body.extend(bm);
-            body.extend(&b.data);
-            next += g.span_bytes();
-        }
-        let mut v = Vec::new();
-        v.extend_from_slice(&footer);
-        v.extend_from_slice(&header.encode());
-        v.extend_from_slice(&bat.encode_padded(0xFF));
-        v.extend(payloads);
-        v.extend(body);
-        v.extend_from_slice(&footer);
-        v
+        let spec = layout::Sparse {
+            footer,
+            size: self.size,
+            block_size: self.block_size,
+            parent: Some(layout::Parent {
+                unique_id: self.parent_uuid,
+                timestamp: self.parent_ts,
+                name: self.parent_name.clone(),
+            }),
+            locators: self
+                .locators
+                .iter()
+                .map(|(code, payload)| layout::Locator::in_sectors(*code, payload.clone()))
+                .collect(),
+        };
+        layout::sparse(&spec, self.blocks.iter().cloned()).0
     }
 
     /// Writes the image to `path`.

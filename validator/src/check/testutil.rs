@@ -1,11 +1,12 @@
 //! In-memory image builders for unit tests of the rule families (test-only).
 //!
-//! Layout of sparse images: footer copy at 0, dynamic disk header at 512, BAT at 1536 (padded
-//! with 0xFF), blocks after the BAT in block order with all-ones bitmaps, trailing footer.
+//! Images are written by the test kit's layout (`vhd_testkit::layout`, see there why only bytes
+//! cross into it from here); the helpers that edit a structure in place stay here because they
+//! hand the crate's own types to their closure.
 
-use crate::format::bat::padded_bat_bytes;
-use crate::format::{Bat, BlockGeometry, DiskType, DynamicDiskHeader, HardDiskFooter, UNALLOCATED};
+use crate::format::{BlockGeometry, DiskType, DynamicDiskHeader, HardDiskFooter};
 use std::sync::atomic::{AtomicU64, Ordering};
+use vhd_testkit::layout;
 
 static NEXT_UNIQUE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -23,10 +24,7 @@ pub fn clean_footer(kind: DiskType, size: u64, data_offset: u64) -> HardDiskFoot
 
 /// A fixed image of `size` bytes filled with `fill`, plus its footer.
 pub fn fixed(size: u64, fill: u8) -> Vec<u8> {
-    let mut v = vec![fill; size as usize];
-    let f = clean_footer(DiskType::Fixed, size, u64::MAX);
-    v.extend_from_slice(&f.encode());
-    v
+    layout::fixed(vec![fill; size as usize], &clean_footer(DiskType::Fixed, size, u64::MAX).encode())
 }
 
 /// A dynamic image of `size` bytes with `block_size` blocks; `blocks` lists (block number,
@@ -37,44 +35,56 @@ pub fn dynamic(size: u64, block_size: u32, blocks: &[(u32, u8)]) -> Vec<u8> {
 
 /// A sparse image of the given type (differencing images get no parent fields here).
 pub fn sparse(kind: DiskType, size: u64, block_size: u32, blocks: &[(u32, u8)]) -> Vec<u8> {
-    let g = BlockGeometry::new(block_size).expect("test block size");
-    let entries = g.blocks_for(size) as u32;
-    let bat_off = 1536u64;
-    let mut next = bat_off + padded_bat_bytes(entries);
-    let mut bat = Bat { entries: vec![UNALLOCATED; entries as usize] };
-    let mut body = Vec::new();
-    for &(n, fill) in blocks {
-        bat.entries[n as usize] = (next / 512) as u32;
-        body.extend(std::iter::repeat_n(0xFFu8, g.bitmap_used_bytes() as usize));
-        body.extend(std::iter::repeat_n(0u8, (g.bitmap_bytes() - g.bitmap_used_bytes()) as usize));
-        body.extend(std::iter::repeat_n(fill, block_size as usize));
-        next += g.span_bytes();
-    }
-    let footer = clean_footer(kind, size, 512);
-    let header = DynamicDiskHeader::new(bat_off, entries, block_size);
-    let mut v = Vec::new();
-    v.extend_from_slice(&footer.encode());
-    v.extend_from_slice(&header.encode());
-    v.extend_from_slice(&bat.encode_padded(0xFF));
-    v.extend_from_slice(&body);
-    v.extend_from_slice(&footer.encode());
-    v
+    sparse_with(kind, size, block_size, blocks, None, Vec::new())
 }
 
-/// Decodes the trailing footer, lets `edit` change it, reseals it when `seal`, and writes it
-/// back to the tail and (for sparse images) to the copy at offset 0.
-pub fn edit_footer(img: &mut [u8], seal: bool, edit: impl FnOnce(&mut HardDiskFooter)) {
-    let n = img.len();
+/// A sparse image written by the test kit's layout: blocks with all-ones bitmaps filled with
+/// their byte, in the order given, the locators' areas before them.
+fn sparse_with(
+    kind: DiskType,
+    size: u64,
+    block_size: u32,
+    blocks: &[(u32, u8)],
+    parent: Option<layout::Parent>,
+    locators: Vec<layout::Locator>,
+) -> Vec<u8> {
+    let g = BlockGeometry::new(block_size).expect("test block size");
+    let footer = clean_footer(kind, size, 512).encode();
+    let spec = layout::Sparse { footer, size, block_size, parent, locators };
+    let blocks = blocks.iter().map(|&(index, fill)| layout::Block {
+        index,
+        bitmap: vec![0xFF; g.bitmap_used_bytes() as usize],
+        data: vec![fill; block_size as usize],
+    });
+    layout::sparse(&spec, blocks).0
+}
+
+/// The footer at `at`, decoded.
+fn footer_at(img: &[u8], at: usize) -> HardDiskFooter {
     let mut raw = [0u8; 512];
-    raw.copy_from_slice(&img[n - 512..]);
-    let mut f = HardDiskFooter::decode(&raw);
-    let sparse = f.kind().is_sparse();
+    raw.copy_from_slice(&img[at..at + 512]);
+    HardDiskFooter::decode(&raw)
+}
+
+/// Decodes the footer at `at`, lets `edit` change it, reseals it when `seal`, writes it back
+/// there and returns its bytes.
+fn rewrite_footer(img: &mut [u8], at: usize, seal: bool, edit: impl FnOnce(&mut HardDiskFooter)) -> [u8; 512] {
+    let mut f = footer_at(img, at);
     edit(&mut f);
     if seal {
         f.seal();
     }
     let bytes = f.encode();
-    img[n - 512..].copy_from_slice(&bytes);
+    img[at..at + 512].copy_from_slice(&bytes);
+    bytes
+}
+
+/// Decodes the trailing footer, lets `edit` change it, reseals it when `seal`, and writes it
+/// back to the tail and (for sparse images) to the copy at offset 0.
+pub fn edit_footer(img: &mut [u8], seal: bool, edit: impl FnOnce(&mut HardDiskFooter)) {
+    let tail = img.len() - 512;
+    let sparse = footer_at(img, tail).kind().is_sparse();
+    let bytes = rewrite_footer(img, tail, seal, edit);
     if sparse {
         img[..512].copy_from_slice(&bytes);
     }
@@ -83,28 +93,13 @@ pub fn edit_footer(img: &mut [u8], seal: bool, edit: impl FnOnce(&mut HardDiskFo
 /// Decodes the trailing 512-byte footer, lets `edit` change it, reseals it when `seal`, and
 /// writes it back to the tail only (the copy at offset 0 is left alone).
 pub fn edit_tail_footer(img: &mut [u8], seal: bool, edit: impl FnOnce(&mut HardDiskFooter)) {
-    let n = img.len();
-    let mut raw = [0u8; 512];
-    raw.copy_from_slice(&img[n - 512..]);
-    let mut f = HardDiskFooter::decode(&raw);
-    edit(&mut f);
-    if seal {
-        f.seal();
-    }
-    img[n - 512..].copy_from_slice(&f.encode());
+    rewrite_footer(img, img.len() - 512, seal, edit);
 }
 
 /// Decodes the footer copy at offset 0, lets `edit` change it, reseals it when `seal`, and
 /// writes it back to offset 0 only.
 pub fn edit_footer_copy(img: &mut [u8], seal: bool, edit: impl FnOnce(&mut HardDiskFooter)) {
-    let mut raw = [0u8; 512];
-    raw.copy_from_slice(&img[..512]);
-    let mut f = HardDiskFooter::decode(&raw);
-    edit(&mut f);
-    if seal {
-        f.seal();
-    }
-    img[..512].copy_from_slice(&f.encode());
+    rewrite_footer(img, 0, seal, edit);
 }
 
 /// Decodes the header at 512, lets `edit` change it, reseals it when `seal`, writes it back.
@@ -170,8 +165,8 @@ impl TestLocator {
 
 /// A differencing image laid out like [`sparse`], with parent unicode name `parent_name`, a
 /// non-null parent unique id, and the payload of `locators[i]` in entry `i`. Each payload sits
-/// after the BAT in its own area of `max(space x 512, space, length)` bytes rounded up to 512,
-/// so that the area holds the data space under either reading; blocks follow the areas.
+/// after the BAT in its own area of `max(space x 512, length)` bytes rounded up to 512, so that
+/// the area holds the data space under either reading; blocks follow the areas.
 pub fn differencing(
     size: u64,
     block_size: u32,
@@ -179,48 +174,17 @@ pub fn differencing(
     parent_name: &str,
     locators: &[TestLocator],
 ) -> Vec<u8> {
-    let g = BlockGeometry::new(block_size).expect("test block size");
-    let entries = g.blocks_for(size) as u32;
-    let bat_off = 1536u64;
-    let mut next = bat_off + padded_bat_bytes(entries);
-    let mut header = DynamicDiskHeader::new(bat_off, entries, block_size);
-    header.set_parent_name(parent_name);
-    header.parent_unique_id = [0x5A; 16];
-    let mut areas = Vec::new();
-    for (i, l) in locators.iter().enumerate() {
-        let len = l.payload.len() as u64;
-        let area = (u64::from(l.space) * 512).max(len).div_ceil(512).max(1) * 512;
-        header.parent_locators[i] = crate::format::ParentLocatorEntry {
-            platform_code: l.code,
-            platform_data_space: l.space,
-            platform_data_length: len as u32,
-            reserved: 0,
-            platform_data_offset: next,
-        };
-        let mut a = l.payload.clone();
-        a.resize(area as usize, 0);
-        areas.extend_from_slice(&a);
-        next += area;
-    }
-    header.seal();
-    let mut bat = Bat { entries: vec![UNALLOCATED; entries as usize] };
-    let mut body = Vec::new();
-    for &(n, fill) in blocks {
-        bat.entries[n as usize] = (next / 512) as u32;
-        body.extend(std::iter::repeat_n(0xFFu8, g.bitmap_used_bytes() as usize));
-        body.extend(std::iter::repeat_n(0u8, (g.bitmap_bytes() - g.bitmap_used_bytes()) as usize));
-        body.extend(std::iter::repeat_n(fill, block_size as usize));
-        next += g.span_bytes();
-    }
-    let footer = clean_footer(DiskType::Differencing, size, 512);
-    let mut v = Vec::new();
-    v.extend_from_slice(&footer.encode());
-    v.extend_from_slice(&header.encode());
-    v.extend_from_slice(&bat.encode_padded(0xFF));
-    v.extend_from_slice(&areas);
-    v.extend_from_slice(&body);
-    v.extend_from_slice(&footer.encode());
-    v
+    let parent = layout::Parent { unique_id: [0x5A; 16], timestamp: 0, name: parent_name.into() };
+    let locators = locators
+        .iter()
+        .map(|l| layout::Locator {
+            code: l.code,
+            space: l.space,
+            area: (u64::from(l.space) * 512).max(l.payload.len() as u64).div_ceil(512).max(1) * 512,
+            payload: l.payload.clone(),
+        })
+        .collect();
+    sparse_with(DiskType::Differencing, size, block_size, blocks, Some(parent), locators)
 }
 
 /// Runs the image checks (no chain, block data read) and returns the findings of `families`.

@@ -41,14 +41,8 @@ pub fn round_up_to_sector(bytes: u64) -> Option<u64> {
 ///
 /// VHD tools differ in how they display GUIDs; this project always shows the stored byte order.
 pub fn format_uuid(id: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(36);
-    for (i, b) in id.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    let hex = crate::hex::encode;
+    format!("{}-{}-{}-{}-{}", hex(&id[..4]), hex(&id[4..6]), hex(&id[6..8]), hex(&id[8..10]), hex(&id[10..]))
 }
 
 /// Renders up to 4 bytes as a quoted ASCII tag (`"conectix"`, `"win "`), escaping others.

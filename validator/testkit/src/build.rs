@@ -8,17 +8,14 @@
 //! through any decoder: it is what the image *means* (spec §Read Operation), and [`compose`]
 //! stacks models down a differencing chain.
 //!
-//! Layout of sparse images: footer copy at 0, dynamic disk header at 512, BAT at 1536 (padded to a
-//! sector with 0xFF, as QEMU does), parent locator payloads each in its own run of sectors after
-//! the BAT (data space counted in sectors, as the spec says), then the blocks in the order listed,
-//! then the trailing footer.
+//! Images are written by [`crate::layout`] (the one layout of the workspace's test images), with
+//! locator data space counted in sectors, as the spec says.
 
-use super::Rng;
-use vhd_validator::format::bat::padded_bat_bytes;
+use crate::layout::{self, Block, Locator};
+use crate::Rng;
+use vhd_validator::format::bitmap::set_bit;
 use vhd_validator::format::locator::{encode_macx, encode_utf16le};
-use vhd_validator::format::{
-    Bat, BlockGeometry, DiskType, DynamicDiskHeader, HardDiskFooter, ParentLocatorEntry, PlatformCode, UNALLOCATED,
-};
+use vhd_validator::format::{BlockGeometry, DiskType, HardDiskFooter, PlatformCode};
 
 /// Sector size in bytes.
 pub const SECTOR: u64 = 512;
@@ -132,8 +129,7 @@ pub fn fixed(size: u64, unique_id: [u8; 16], timestamp: u32, seed: u64, keep: im
             data[at..at + 512].copy_from_slice(&sector_content(seed, n));
         }
     }
-    let mut bytes = data.clone();
-    bytes.extend_from_slice(&footer(DiskType::Fixed, size, unique_id, timestamp).encode());
+    let bytes = layout::fixed(data.clone(), &footer(DiskType::Fixed, size, unique_id, timestamp).encode());
     Built {
         bytes,
         size,
@@ -154,52 +150,34 @@ pub fn locator_payload(code: PlatformCode, path: &str) -> Vec<u8> {
     }
 }
 
-/// Builds a sparse image per `spec` (see the module doc for the layout).
+/// Builds a sparse image per `spec` with [`layout::sparse`]: locator data space in sectors,
+/// the blocks in the order listed.
 pub fn sparse(spec: &SparseSpec) -> Built {
     let g = BlockGeometry::new(spec.block_size).expect("valid test block size");
-    let entries = u32::try_from(g.blocks_for(spec.size)).expect("BAT fits u32");
-    let bat_offset = 1536u64;
-    let mut next = bat_offset + padded_bat_bytes(entries);
-
     let f = footer(spec.kind, spec.size, spec.unique_id, spec.timestamp);
-    let mut h = DynamicDiskHeader::new(bat_offset, entries, spec.block_size);
-    let mut payloads = Vec::new();
-    let mut locator_offsets = Vec::new();
-    if let Some(p) = &spec.parent {
-        h.parent_unique_id = p.unique_id;
-        h.parent_timestamp = p.timestamp;
-        h.set_parent_name(&p.name);
-        for (i, (code, path)) in p.locators.iter().enumerate() {
-            let payload = locator_payload(*code, path);
-            let sectors = (payload.len() as u64).div_ceil(SECTOR).max(1);
-            h.parent_locators[i] = ParentLocatorEntry {
-                platform_code: code.raw(),
-                platform_data_space: u32::try_from(sectors).expect("small locator"),
-                platform_data_length: u32::try_from(payload.len()).expect("small locator"),
-                reserved: 0,
-                platform_data_offset: next,
-            };
-            locator_offsets.push(next);
-            payloads.push((next, payload));
-            next += sectors * SECTOR;
-        }
-    }
-    h.seal();
+    let (parent, locators) = match &spec.parent {
+        Some(p) => (
+            Some(layout::Parent { unique_id: p.unique_id, timestamp: p.timestamp, name: p.name.clone() }),
+            p.locators
+                .iter()
+                .map(|(code, path)| Locator::in_sectors(code.raw(), locator_payload(*code, path)))
+                .collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let layout = layout::Sparse { footer: f.encode(), size: spec.size, block_size: spec.block_size, parent, locators };
 
     let sectors_total = spec.size.div_ceil(SECTOR);
     let mut present = vec![false; sectors_total as usize];
     let mut data = vec![0u8; (sectors_total * SECTOR) as usize];
-    let mut bat = Bat { entries: vec![UNALLOCATED; entries as usize] };
-    let mut body = Vec::new();
-    let mut block_offsets = Vec::new();
-    let body_start = next;
+    let mut blocks = Vec::new();
     for b in &spec.blocks {
-        let mut bitmap = vec![0u8; g.bitmap_bytes() as usize];
+        let mut bitmap = vec![0u8; g.bitmap_used_bytes() as usize];
         let mut block = vec![b.clear_fill; spec.block_size as usize];
         for &(first, count) in &b.runs {
             for s in first..first + count {
                 assert!(s < g.sectors_per_block, "run past the block");
-                bitmap[(s / 8) as usize] |= 0x80 >> (s % 8);
+                set_bit(&mut bitmap, s);
                 let virt = u64::from(b.index) * g.sectors_per_block + s;
                 let content = sector_content(spec.seed, virt);
                 block[(s * SECTOR) as usize..((s + 1) * SECTOR) as usize].copy_from_slice(&content);
@@ -209,25 +187,18 @@ pub fn sparse(spec: &SparseSpec) -> Built {
                 }
             }
         }
-        bat.entries[b.index as usize] = u32::try_from(next / SECTOR).expect("sector fits u32");
-        block_offsets.push((b.index, next));
-        body.extend_from_slice(&bitmap);
-        body.extend_from_slice(&block);
-        next += g.span_bytes();
+        blocks.push(Block { index: b.index, bitmap, data: block });
     }
-
-    let mut bytes = Vec::with_capacity((next + 512) as usize);
-    bytes.extend_from_slice(&f.encode());
-    bytes.extend_from_slice(&h.encode());
-    bytes.extend_from_slice(&bat.encode_padded(0xFF));
-    for (off, payload) in &payloads {
-        bytes.resize(*off as usize, 0);
-        bytes.extend_from_slice(payload);
+    let (bytes, placed) = layout::sparse(&layout, blocks);
+    Built {
+        bytes,
+        size: spec.size,
+        present,
+        data,
+        block_offsets: placed.block_offsets,
+        bat_offset: placed.bat_offset,
+        locator_offsets: placed.locator_offsets,
     }
-    bytes.resize(body_start as usize, 0);
-    bytes.extend_from_slice(&body);
-    bytes.extend_from_slice(&f.encode());
-    Built { bytes, size: spec.size, present, data, block_offsets, bat_offset, locator_offsets }
 }
 
 /// The virtual disk of a chain: `layers[0]` is the base image, each later one a differencing

@@ -1,14 +1,22 @@
-//! Test kit shared by the workspace's integration tests: locating inputs, running the independent readers
-//! (QEMU's `qemu-img`, libvhdi through `pyvhdi`, 7-Zip's `7zz`) as oracles, running our own
-//! checker and reader, a seeded random generator, and (in [`build`]) an encoder-based image
-//! builder with an independent model of what each image's virtual disk holds.
+//! Test kit shared by the workspace's tests, benchmarks and fuzz targets: the one writer of
+//! test images ([`layout`]), on which stand an encoder-based image builder with an independent
+//! model of what each image's virtual disk holds ([`build`]), the seed images ([`seed`]) and the
+//! benchmark images ([`bench`]); a seeded random generator ([`Rng`]); locating inputs; running
+//! the independent readers (QEMU's `qemu-img`, libvhdi through `pyvhdi`, 7-Zip's `7zz`) as
+//! oracles, and our own checker and reader.
 //!
 //! An oracle that is not installed makes the test print a note and return early, unless the
 //! environment variable `VHD_REQUIRE_ORACLES=1` is set, in which case a missing oracle fails the
 //! test (CI sets it on machines where the tools are installed).
 
+#[cfg(unix)]
+pub mod bench;
 pub mod build;
+pub mod layout;
 pub mod seed;
+
+/// Lower-case hex of bytes (the library's one encoder).
+pub use vhd_validator::hex::encode as hex;
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -132,11 +140,6 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     out
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of a byte slice.
@@ -274,11 +277,8 @@ pub fn vhdi_digest(chain: &[&Path]) -> Result<(u64, [u8; 32]), String> {
     let mut it = s.split_whitespace();
     let size = it.next().and_then(|v| v.parse().ok()).ok_or_else(|| format!("bad output {s:?}"))?;
     let d = it.next().ok_or_else(|| format!("bad output {s:?}"))?;
-    let mut digest = [0u8; 32];
-    for (i, b) in digest.iter_mut().enumerate() {
-        *b = u8::from_str_radix(d.get(2 * i..2 * i + 2).ok_or("short digest")?, 16).map_err(|e| e.to_string())?;
-    }
-    Ok((size, digest))
+    let digest = vhd_validator::hex::decode(d).map_err(|e| e.to_string())?;
+    Ok((size, digest.try_into().map_err(|_| format!("bad digest {d:?}"))?))
 }
 
 /// libvhdi's bytes of a (small) chain's whole media, read `chunk` bytes per call.
@@ -412,7 +412,9 @@ pub fn assert_codes(what: &str, report: &ChainReport, expected: &[(&str, Severit
     }
 }
 
-/// A small deterministic generator (SplitMix64) for seeded random inputs.
+/// A small deterministic generator (SplitMix64) for seeded random inputs: the one the tests,
+/// benchmarks and fuzz replays use (`Rng(seed)`; its output for a seed never changes: the seed
+/// corpus is made from it).
 #[derive(Clone, Debug)]
 pub struct Rng(pub u64);
 
