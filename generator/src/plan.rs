@@ -624,18 +624,7 @@ fn plan_image(
     let padding = lay.padding_before_footer.map_or(0, |p| p.0);
     let Some(g) = geom else {
         let footer_offset = size.checked_add(padding).ok_or_else(|| invalid(&path, "file size overflows"))?;
-        let mut plan = ImagePlan {
-            level,
-            file,
-            footer,
-            short_footer: lay.short_footer,
-            footer_offset,
-            file_len: 0,
-            sparse: None,
-            model,
-        };
-        plan.file_len = file_end(footer_offset, plan.footer_len(), &path)?;
-        return Ok(plan);
+        return image_plan(level, file, footer, lay.short_footer, footer_offset, model, &path);
     };
 
     // Sparse layout.
@@ -926,36 +915,38 @@ fn plan_image(
         }
     }
     header.seal();
-    let mut plan = ImagePlan {
-        level,
-        file,
-        footer,
-        short_footer: lay.short_footer,
-        footer_offset,
-        file_len: 0,
-        sparse: Some(SparsePlan {
-            header_offset,
-            header,
-            bat_offset,
-            bat,
-            bat_padding: lay.bat_padding.unwrap_or(0xFF),
-            geom: g,
-            blocks,
-            bitmap_padding: lay.bitmap_padding.unwrap_or(0),
-            locators: locs.into_iter().map(|(l, _)| l).collect(),
-        }),
-        model,
-    };
-    plan.file_len = file_end(footer_offset, plan.footer_len(), &path)?;
+    let mut plan = image_plan(level, file, footer, lay.short_footer, footer_offset, model, &path)?;
+    plan.sparse = Some(SparsePlan {
+        header_offset,
+        header,
+        bat_offset,
+        bat,
+        bat_padding: lay.bat_padding.unwrap_or(0xFF),
+        geom: g,
+        blocks,
+        bitmap_padding: lay.bitmap_padding.unwrap_or(0),
+        locators: locs.into_iter().map(|(l, _)| l).collect(),
+    });
     Ok(plan)
 }
 
-/// The file length: the trailing footer's offset plus its length, refused when it passes 2^64
-/// bytes (a scenario can place the footer anywhere).
-fn file_end(footer_offset: u64, footer_len: u64, path: &str) -> Result<u64, GenError> {
-    footer_offset
-        .checked_add(footer_len)
-        .ok_or_else(|| invalid(&format!("{path}.layout"), "the trailing footer would end past 2^64 bytes"))
+/// The plan of an image without a dynamic disk header (a sparse image's caller adds its
+/// [`SparsePlan`]), with the file length: the trailing footer's offset plus its length, refused
+/// when it passes 2^64 bytes (a scenario can place the footer anywhere).
+fn image_plan(
+    level: usize,
+    file: String,
+    footer: HardDiskFooter,
+    short_footer: bool,
+    footer_offset: u64,
+    model: ImageModel,
+    path: &str,
+) -> Result<ImagePlan, GenError> {
+    let mut plan = ImagePlan { level, file, footer, short_footer, footer_offset, file_len: 0, sparse: None, model };
+    plan.file_len = footer_offset
+        .checked_add(plan.footer_len())
+        .ok_or_else(|| invalid(&format!("{path}.layout"), "the trailing footer would end past 2^64 bytes"))?;
+    Ok(plan)
 }
 
 /// Writes `bytes` at `offset`, skipping all-zero 4 KiB runs (they stay holes).

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vhd_conform::adapter::probe_version;
 use vhd_conform::template::Template;
+use vhd_conform::ExpectNote;
 use vhd_conform::{
     self, group_order, Adapter, Behaviour, Builtin, CaseResult, ExpectFile, ImplementationRun, Judging, ReaderOptions,
     ReaderRun, Requirement, Status as CaseStatus, ExitContract,
@@ -405,11 +406,8 @@ pub fn text_reader(run: &ReaderRun) -> String {
                 continue;
             }
             let codes = if r.codes.is_empty() { String::new() } else { format!(" [{}]", r.codes.join(", ")) };
-            let _ = write!(s, "  {:<5} {} {}{}: {}", status_tag(r.status), r.case, r.outcome, codes, r.detail);
-            if let Some(e) = &r.expect {
-                let _ = write!(s, " (expect line {}: {})", e.line, e.reason);
-            }
-            s.push('\n');
+            let listed = Listed { id: &r.case, outcome: format!("{}{codes}", r.outcome), detail: &r.detail, expect: r.expect.as_ref() };
+            text_line(&mut s, r.status, &listed);
         }
         for u in &i.unused_expectations {
             let _ = writeln!(s, "  note: expect entry at line {u} matched no case");
@@ -709,28 +707,61 @@ pub fn markdown_reader(run: &ReaderRun) -> String {
         }
         s.push('\n');
     }
+    md_details(
+        &mut s,
+        run.implementations.iter().map(|i| {
+            let notable = i.results.iter().filter(|r| !matches!(r.status, CaseStatus::Ok | CaseStatus::Skipped));
+            let listed = notable
+                .map(|r| Listed { id: &r.case, outcome: r.outcome.to_string(), detail: &r.detail, expect: r.expect.as_ref() });
+            (i.name.as_str(), listed.collect())
+        }),
+    );
+    s
+}
+
+/// One result that a text or Markdown report lists (one that is not a plain pass).
+pub struct Listed<'a> {
+    /// Case id (readers) or row id (writers).
+    pub id: &'a str,
+    /// The outcome, with anything the report adds to it (the case's rule codes).
+    pub outcome: String,
+    /// What the judging found.
+    pub detail: &'a str,
+    /// The expect-file entry that made it an expected failure or unexpected pass.
+    pub expect: Option<&'a ExpectNote>,
+}
+
+/// `  TAG   ID OUTCOME: DETAIL (expect line N: REASON)`, a line of the text reports.
+pub fn text_line(s: &mut String, status: CaseStatus, r: &Listed) {
+    let _ = write!(s, "  {:<5} {} {}: {}", status_tag(status), r.id, r.outcome, r.detail);
+    if let Some(e) = r.expect {
+        let _ = write!(s, " (expect line {}: {})", e.line, e.reason);
+    }
+    s.push('\n');
+}
+
+/// The "Details" section of the Markdown reports: per implementation (name, listed results),
+/// `- `ID` — OUTCOME: DETAIL — expected failure: REASON`; nothing when no result is listed.
+pub fn md_details<'a>(s: &mut String, impls: impl Iterator<Item = (&'a str, Vec<Listed<'a>>)>) {
     let mut any = false;
-    for i in &run.implementations {
-        let notable: Vec<&CaseResult> =
-            i.results.iter().filter(|r| !matches!(r.status, CaseStatus::Ok | CaseStatus::Skipped)).collect();
-        if notable.is_empty() {
+    for (name, listed) in impls {
+        if listed.is_empty() {
             continue;
         }
         if !any {
             let _ = writeln!(s, "## Details\n");
             any = true;
         }
-        let _ = writeln!(s, "### {}\n", i.name);
-        for r in notable {
-            let _ = write!(s, "- `{}` — {}: {}", r.case, r.outcome, md_cell(&r.detail));
-            if let Some(e) = &r.expect {
+        let _ = writeln!(s, "### {name}\n");
+        for r in listed {
+            let _ = write!(s, "- `{}` — {}: {}", r.id, r.outcome, md_cell(r.detail));
+            if let Some(e) = r.expect {
                 let _ = write!(s, " — expected failure: {}", md_cell(&e.reason));
             }
             s.push('\n');
         }
         s.push('\n');
     }
-    s
 }
 
 #[cfg(test)]

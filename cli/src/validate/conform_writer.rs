@@ -1,7 +1,10 @@
 //! `vhd-validate conform-writer`: ask VHD writers to create images over a table of sizes and
 //! disk types and validate each under the strict profile (docs/CONFORMANCE.md).
 
-use crate::conform::{counts_text, junit_string, junit_suite, md_cell, parse_seconds, write_file, Format, JunitItem};
+use crate::conform::{
+    counts_text, junit_string, junit_suite, md_cell, md_details, parse_seconds, text_line, write_file, Format, JunitItem,
+    Listed,
+};
 use crate::{Fatal, Outcome, Status};
 use clap::ValueEnum;
 use quick_junit::Report;
@@ -235,21 +238,8 @@ pub fn text_writer(run: &WriterRun) -> String {
     for i in &run.implementations {
         let _ = writeln!(s, "\n{} ({})", i.name, i.version.as_deref().unwrap_or("version unknown"));
         let _ = writeln!(s, "  command: {}", i.command);
-        for r in &i.results {
-            if r.status == CaseStatus::Ok {
-                continue;
-            }
-            let tag = match r.status {
-                CaseStatus::Fail => "FAIL",
-                CaseStatus::ExpectedFailure => "XFAIL",
-                CaseStatus::UnexpectedPass => "XPASS",
-                CaseStatus::Ok | CaseStatus::Skipped => "skip",
-            };
-            let _ = write!(s, "  {tag:<5} {} {}: {}", r.id, r.outcome, r.detail);
-            if let Some(e) = &r.expect {
-                let _ = write!(s, " (expect line {}: {})", e.line, e.reason);
-            }
-            s.push('\n');
+        for r in i.results.iter().filter(|r| r.status != CaseStatus::Ok) {
+            text_line(&mut s, r.status, &listed(r));
         }
         let _ = writeln!(
             s,
@@ -263,6 +253,11 @@ pub fn text_writer(run: &WriterRun) -> String {
     }
     let _ = writeln!(s, "\nresult: {}", if run.passed() { "PASS" } else { "FAIL" });
     s
+}
+
+/// How the reports list one writer result.
+fn listed(r: &WriterResult) -> Listed<'_> {
+    Listed { id: &r.id, outcome: r.outcome.to_string(), detail: &r.detail, expect: r.expect.as_ref() }
 }
 
 /// The JUnit XML of a writer run: one suite per writer (`writer: NAME`), one test case per row.
@@ -364,27 +359,13 @@ pub fn markdown_writer(run: &WriterRun, sizes: &[u64], kinds: &[DiskKind]) -> St
         s.push('\n');
     }
     s.push('\n');
-    let mut any = false;
-    for i in &run.implementations {
-        let notable: Vec<&WriterResult> =
-            i.results.iter().filter(|r| r.status != CaseStatus::Ok || !r.warnings.is_empty()).collect();
-        if notable.is_empty() {
-            continue;
-        }
-        if !any {
-            let _ = writeln!(s, "## Details\n");
-            any = true;
-        }
-        let _ = writeln!(s, "### {}\n", i.name);
-        for r in notable {
-            let _ = write!(s, "- `{}` — {}: {}", r.id, r.outcome, md_cell(&r.detail));
-            if let Some(e) = &r.expect {
-                let _ = write!(s, " — expected failure: {}", md_cell(&e.reason));
-            }
-            s.push('\n');
-        }
-        s.push('\n');
-    }
+    md_details(
+        &mut s,
+        run.implementations.iter().map(|i| {
+            let notable = i.results.iter().filter(|r| r.status != CaseStatus::Ok || !r.warnings.is_empty());
+            (i.name.as_str(), notable.map(listed).collect())
+        }),
+    );
     s
 }
 
