@@ -43,7 +43,7 @@ fn add_case(
     tags: &[&str],
     files: &[(&str, &[u8])],
     raw: Option<&[u8]>,
-    expected_codes: Option<Vec<String>>,
+    expected_codes: Option<Vec<vhd_validator::Code>>,
 ) {
     let dir = root.join(id);
     std::fs::create_dir_all(&dir).unwrap();
@@ -58,14 +58,12 @@ fn add_case(
     }
     listed.sort_by(|a, b| a.path.cmp(&b.path));
     let image = format!("{id}/{}", files[0].0);
-    let opts = vhd_validator::check::CheckOptions { now_unix: Some(m.check_time_unix), ..Default::default() };
+    let opts = vhd_validator::check::CheckOptions::default().with_now(m.check_time_unix);
     let report = check(&dir.join(files[0].0), &opts);
-    let mut codes: Vec<String> = report.findings().map(|f| f.code.as_str().to_string()).collect();
-    codes.sort();
+    let mut codes: Vec<vhd_validator::Code> = report.findings().map(|f| f.code).collect();
+    codes.sort_by_key(|c| c.as_str());
     codes.dedup();
-    let parsed: Vec<_> = codes.iter().filter_map(|c| vhd_validator::Code::parse(c)).collect();
-    let verdict: BTreeMap<String, Verdict> =
-        Profile::ALL.iter().map(|p| (p.as_str().to_string(), Verdict::of(&parsed, *p))).collect();
+    let verdict: BTreeMap<Profile, Verdict> = Profile::ALL.iter().map(|p| (*p, Verdict::of(&codes, *p))).collect();
     let chain = report.images.iter().map(|i| {
         let p = Path::new(&i.file);
         format!("{id}/{}", p.file_name().unwrap().to_string_lossy())
@@ -243,7 +241,7 @@ fn the_test_corpus_verifies() {
     let m = Manifest::load(c.path()).unwrap();
     let broken = m.cases.iter().find(|c| c.id == "footer/checksum").unwrap();
     assert_eq!(broken.verdict_for(Profile::Compat), Some(Verdict::Reject), "{broken:?}");
-    assert!(broken.expected_codes.contains(&"FOOTER-CHECKSUM".to_string()));
+    assert!(broken.expected_codes.contains(&vhd_validator::Code::FooterChecksum));
 }
 
 #[test]

@@ -119,3 +119,41 @@ fn corpus_check_detects_differences() {
     std::fs::write(out.join("extra.txt"), "x").unwrap();
     assert!(String::from_utf8_lossy(&run(true).stdout).contains("extra.txt"));
 }
+
+/// `vhd-validate corpus` takes the expected codes as a floor; `--exact-codes` fails a case that
+/// reports a code its manifest entry does not list.
+#[test]
+fn corpus_exact_codes_fail_on_an_unlisted_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&specs).unwrap();
+    let small = "description: small\nimage:\n  type: fixed\n  size: 64 KiB\n";
+    let validate = |exact: bool| {
+        assert!(bin().arg(&specs).arg("-o").arg(&out).arg("--force").status().unwrap().success());
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vhd-validate"));
+        c.arg("corpus");
+        if exact {
+            c.arg("--exact-codes");
+        }
+        let o = c.arg(&out).output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    // A 64 KiB disk yields FOOTER-SIZE-MIB-ALIGN (info), which the scenario does not declare.
+    std::fs::write(specs.join("small.yaml"), small).unwrap();
+    let (code, text) = validate(false);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("(1 passing cases report extra codes"), "{text}");
+    let (code, text) = validate(true);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL small\n    unexpected codes (exact codes"), "{text}");
+    assert!(text.contains(": FOOTER-SIZE-MIB-ALIGN\ncorpus: 0 passed, 1 failed"), "{text}");
+    // Declared, it passes both ways; a misspelt code is a parse error of the scenario.
+    std::fs::write(specs.join("small.yaml"), format!("{small}expect_findings: [FOOTER-SIZE-MIB-ALIGN]\n")).unwrap();
+    assert_eq!(validate(true), (Some(0), "corpus: 1 passed, 0 failed\n".to_string()));
+    std::fs::write(specs.join("small.yaml"), format!("{small}expect_findings: [FOOTER-SIZE-MIB-ALIGNED]\n")).unwrap();
+    let o = bin().arg(&specs).arg("-o").arg(&out).arg("--force").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown rule code `FOOTER-SIZE-MIB-ALIGNED`: not in the rule catalogue"), "{err}");
+}

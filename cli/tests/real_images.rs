@@ -15,7 +15,7 @@
 use vhd_testkit as common;
 
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use vhd_validator::Severity::{self, Error, Info};
 
@@ -102,23 +102,9 @@ const REAL: &[RealImage] = &[
     },
 ];
 
-/// The fixtures directory, or `None` (with a note) when it is absent; absent fixtures fail the
-/// test under `VHD_REQUIRE_ORACLES=1` instead.
-fn fixtures() -> Option<PathBuf> {
-    let d = real_fixtures_dir();
-    if d.is_none() {
-        assert!(
-            !oracles_required(),
-            "../../shared/fixtures/real is absent and VHD_REQUIRE_ORACLES=1: the real-image tests cannot run"
-        );
-        eprintln!("note: ../../shared/fixtures/real is absent; skipping the real-image tests");
-    }
-    d
-}
-
 #[test]
 fn every_real_fixture_is_described() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = real_fixtures() else { return };
     let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .expect("read fixtures dir")
         .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
@@ -132,7 +118,7 @@ fn every_real_fixture_is_described() {
 
 #[test]
 fn real_images_get_exactly_the_true_findings() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = real_fixtures() else { return };
     let opts = fixed_opts();
     for img in REAL {
         let path = dir.join(img.file);
@@ -159,7 +145,7 @@ fn real_images_get_exactly_the_true_findings() {
 /// position is certain).
 #[test]
 fn real_image_findings_are_located() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = real_fixtures() else { return };
     let opts = fixed_opts();
     let locate = |file: &str, code: &str| {
         let report = check(&dir.join(file), &opts);
@@ -184,7 +170,7 @@ fn real_image_findings_are_located() {
 
 #[test]
 fn real_images_read_like_qemu() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = real_fixtures() else { return };
     if !have_qemu() {
         return;
     }
@@ -209,7 +195,7 @@ fn real_images_read_like_qemu() {
 
 #[test]
 fn real_images_read_like_libvhdi() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = real_fixtures() else { return };
     if !have_pyvhdi() {
         return;
     }
@@ -227,7 +213,7 @@ fn real_images_read_like_libvhdi() {
 
 #[test]
 fn real_images_read_like_7zip() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = real_fixtures() else { return };
     if !have_7zz() {
         return;
     }

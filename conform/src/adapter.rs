@@ -33,6 +33,7 @@ pub const DEFAULT_PYTHON: &str = "/usr/bin/python3";
 
 /// An implementation as the runner sees it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Adapter {
     /// Short name used in reports and in expect-file sections (`qemu-img`, `mytool`).
     pub name: String,
@@ -170,6 +171,7 @@ impl ExitContract {
 
 /// The built-in reader adapters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Builtin {
     /// QEMU's `qemu-img convert`.
     QemuImg,

@@ -166,6 +166,7 @@ pub(crate) fn signal_name(sig: i32) -> &'static str {
 
 /// Why a command could not be run at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecError {
     /// The command has no program.
     #[error("empty command")]

@@ -75,6 +75,7 @@ pub struct ExpectFile {
 
 /// Why an expect file could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExpectError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]

@@ -40,7 +40,7 @@ use template::Placeholder;
 use vhd_validator::chain::ChainReader;
 use vhd_validator::check::CheckOptions;
 use vhd_validator::manifest::{file_sha256, Case, Manifest, Verdict};
-use vhd_validator::rules::{Code, Family, Profile};
+use vhd_validator::rules::{Family, Profile};
 
 /// Version of the JSON result documents (`conform --format json`, `conform-writer --format
 /// json`); bumped on any incompatible change.
@@ -53,6 +53,7 @@ pub const DIAGNOSE_LIMIT: u64 = 1 << 30;
 /// The outcome of one case for one implementation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The implementation did what the manifest asks: read the virtual disk with the right size
     /// and bytes, or refused an image the manifest rejects (or, where the profiles disagree,
@@ -142,6 +143,7 @@ impl fmt::Display for Outcome {
 /// How a case is judged from the manifest's verdicts (`vhd-validate conform --judging`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Judging {
     /// A reader must read what both profiles accept and refuse what both reject; where strict
     /// rejects and compat accepts, either reading or refusing passes. The default.
@@ -167,6 +169,7 @@ impl Judging {
 /// What the manifest asks of a reader for one case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Requirement {
     /// Read the virtual disk (size and, when listed, SHA-256 must match).
     Read,
@@ -189,18 +192,12 @@ impl Requirement {
     /// What `case`'s verdicts ask under `judging`. A profile missing from the manifest takes the
     /// other profile's verdict; a case with neither may be read or refused. A case the manifest
     /// checks with a chain depth limit (`check.max_depth`) and rejects only for exceeding it
-    /// (`CHAIN-DEPTH` is its only code of error severity) may be read or refused: the limit is the
-    /// validator's policy for that case, not something the bytes make wrong.
+    /// ([`vhd_validator::manifest::rejected_only_for_depth`]) may be read or refused: the limit is
+    /// the validator's policy for that case, not something the bytes make wrong.
     pub fn of(case: &Case, judging: Judging) -> Requirement {
         let r = Requirement::from_verdicts(case, judging);
-        let depth_only = case.check.as_ref().is_some_and(|c| c.max_depth.is_some()) && {
-            let errors: Vec<&String> = case
-                .expected_codes
-                .iter()
-                .filter(|c| Code::parse(c).is_some_and(|k| k.rule().strict == vhd_validator::rules::Severity::Error))
-                .collect();
-            errors.len() == 1 && errors.first().is_some_and(|c| c.as_str() == Code::ChainDepth.as_str())
-        };
+        let depth_only = case.check.as_ref().is_some_and(|c| c.max_depth.is_some())
+            && vhd_validator::manifest::rejected_only_for_depth(&case.expected_codes);
         if r == Requirement::Reject && depth_only {
             Requirement::Either
         } else {
@@ -244,6 +241,7 @@ impl fmt::Display for Requirement {
 /// What the implementation did, whatever the manifest says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Behaviour {
     /// Exited with a success code and left a result.
     Read,
@@ -264,6 +262,7 @@ pub enum Behaviour {
 /// How a case's outcome counts, once the expect file is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Status {
     /// Passed, not listed as an expected failure.
     Ok,
@@ -497,6 +496,7 @@ impl ReaderRun {
 
 /// Options of a reader run.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ReaderOptions {
     /// Time limit per case, plus `timeout_per_gib` for each GiB of its virtual size.
     pub timeout: Duration,
@@ -551,6 +551,7 @@ impl Default for ReaderOptions {
 
 /// Why a run could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConformError {
     /// The corpus's files do not match its manifest.
     #[error("the corpus does not match its manifest:\n  {}", .0.join("\n  "))]
@@ -605,7 +606,7 @@ pub enum ConformError {
 pub fn case_group(case: &Case) -> String {
     case.expected_codes
         .iter()
-        .filter_map(|c| Code::parse(c))
+        .copied()
         .max_by(|a, b| a.rule().strict.cmp(&b.rule().strict).then(b.cmp(a)))
         .map_or_else(|| "valid".to_string(), |c| c.rule().family.as_str().to_string())
 }
@@ -1083,7 +1084,7 @@ pub(crate) fn run_one(
         status,
         requirement,
         behaviour: judgement.behaviour,
-        codes: case.expected_codes.clone(),
+        codes: case.expected_codes.iter().map(|c| c.as_str().to_string()).collect(),
         group: case_group(case),
         tags: case.tags.clone(),
         exposes: case.exposes.clone(),
@@ -1311,6 +1312,7 @@ mod tests {
     use super::*;
     use exec::OutputDigest;
     use vhd_validator::manifest::CaseFile;
+    use vhd_validator::rules::Code;
 
     fn case(strict: Verdict, compat: Verdict, sha: Option<&str>) -> Case {
         Case {
@@ -1324,8 +1326,8 @@ mod tests {
             image: "a/b/disk.vhd".into(),
             chain: vec!["a/b/disk.vhd".into()],
             virtual_size: 1024,
-            expected_codes: vec!["BAT-ORDER".into(), "FOOTER-CHECKSUM".into()],
-            verdict: [("strict".to_string(), strict), ("compat".to_string(), compat)].into_iter().collect(),
+            expected_codes: vec![Code::BatOrder, Code::FooterChecksum],
+            verdict: [(Profile::Strict, strict), (Profile::Compat, compat)].into_iter().collect(),
             virtual_disk_sha256: sha.map(str::to_string),
             reference_sha256: None,
             exposes: vec![],
@@ -1359,16 +1361,18 @@ mod tests {
         assert_eq!(r(Accept, Accept, Judging::Strict), Requirement::Read);
         assert_eq!(r(Reject, Reject, Judging::Compat), Requirement::Reject);
         let mut c = case(Reject, Reject, None);
-        c.verdict.remove("compat");
+        c.verdict.remove(&Profile::Compat);
         assert_eq!(Requirement::of(&c, Judging::Either), Requirement::Reject);
         c.verdict.clear();
         assert_eq!(Requirement::of(&c, Judging::Strict), Requirement::Either);
         let mut deep = case(Reject, Reject, None);
-        deep.expected_codes = vec!["CHAIN-DEPTH".into()];
+        deep.expected_codes = vec![Code::ChainDepth];
         assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Reject, "no depth limit in the case");
         deep.check = Some(vhd_validator::manifest::CaseCheck { max_depth: Some(2) });
         assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Either);
-        deep.expected_codes.push("FOOTER-CHECKSUM".into());
+        deep.expected_codes.push(Code::ChainErrorInParent);
+        assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Either, "the limit makes a parent report");
+        deep.expected_codes.push(Code::FooterChecksum);
         assert_eq!(Requirement::of(&deep, Judging::Either), Requirement::Reject, "another error stays an error");
     }
 
@@ -1437,14 +1441,14 @@ mod tests {
         fixed.expected_codes.clear();
         let mut warned = fixed.clone();
         warned.id = "e".into();
-        warned.verdict.insert("strict".into(), Warn);
+        warned.verdict.insert(Profile::Strict, Warn);
         let mut dynamic = fixed.clone();
         dynamic.id = "d".into();
         dynamic.tags = vec!["dynamic".into()];
         let mut bad = fixed.clone();
         bad.id = "b".into();
-        bad.verdict.insert("compat".into(), Reject);
-        bad.verdict.insert("strict".into(), Reject);
+        bad.verdict.insert(Profile::Compat, Reject);
+        bad.verdict.insert(Profile::Strict, Reject);
         m.cases = vec![bad, dynamic, warned, fixed];
         assert_eq!(sanity_case(&m).map(|c| c.id.as_str()), Some("f"));
         m.cases.pop();
@@ -1476,7 +1480,7 @@ mod tests {
         let mut v = c.clone();
         v.expected_codes.clear();
         assert_eq!(case_group(&v), "valid");
-        v.expected_codes = vec!["BAT-ORDER".into()];
+        v.expected_codes = vec![Code::BatOrder];
         assert_eq!(case_group(&v), "bat");
         assert_eq!(group_order().last(), Some(&"valid"));
     }

@@ -19,6 +19,7 @@ use std::fmt;
 
 /// A placeholder of a command template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Placeholder {
     /// `{image}`: the absolute path of the case's main image (the child of a differencing chain).
     Image,
@@ -86,6 +87,7 @@ impl fmt::Display for Placeholder {
 
 /// Why a template could not be parsed or expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// The template has no words.
     #[error("the command template is empty")]

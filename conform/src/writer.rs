@@ -43,6 +43,7 @@ pub const DEFAULT_SIZES: [u64; 8] =
 /// A disk type a writer is asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum DiskKind {
     /// A fixed hard disk image.
     Fixed,
@@ -103,6 +104,7 @@ pub fn table(kinds: &[DiskKind], sizes: &[u64]) -> Vec<WriterRow> {
 
 /// A writer implementation.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct WriterAdapter {
     /// Name in reports and expect-file sections.
     pub name: String,
@@ -165,6 +167,7 @@ fn subformat_template(words: &[&str], allowed: &[Placeholder], display: &str) ->
 /// The outcome of one row for one writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum WriterOutcome {
     /// A valid image (no error finding under strict) of the type and size asked that reads as
     /// zeros.
@@ -305,6 +308,7 @@ impl WriterRun {
 
 /// Options of a writer run.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct WriterOptions {
     /// Time limit per row.
     pub timeout: Duration,
@@ -394,7 +398,7 @@ fn judge(row: &WriterRow, raw: &RawOutcome, success: &[i32], image: &Path, opts:
         match f.code.rule().severity(Profile::Strict) {
             Severity::Error => errors.insert(f.code.as_str().to_string()),
             Severity::Warning => warnings.insert(f.code.as_str().to_string()),
-            Severity::Info => false,
+            _ => false,
         };
     }
     r.codes = codes.into_iter().collect();

@@ -9,16 +9,33 @@ use crate::values::UniqueId;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
-use vhd_validator::manifest::{file_sha256, Case, CaseCheck, CaseFile, Verdict};
-use vhd_validator::rules::{self, Code, Profile};
+use vhd_validator::manifest::{self, file_sha256, Case, CaseCheck, CaseFile, Verdict};
+use vhd_validator::rules::{Code, Profile};
 
 /// How a scenario is generated.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct GenOptions {
     /// Replaces every scenario's seed.
     pub seed: Option<u64>,
     /// Overwrite existing output files.
     pub force: bool,
+}
+
+impl GenOptions {
+    /// These options with `seed` replacing every scenario's seed (`None`: each keeps its own).
+    #[must_use]
+    pub fn with_seed(mut self, seed: Option<u64>) -> GenOptions {
+        self.seed = seed;
+        self
+    }
+
+    /// These options with `force` (overwrite existing output files).
+    #[must_use]
+    pub fn with_force(mut self, force: bool) -> GenOptions {
+        self.force = force;
+        self
+    }
 }
 
 /// Whether `id` is a usable case id: `/`-separated segments of `[A-Za-z0-9._-]`, none of them
@@ -37,25 +54,13 @@ fn invalid(path: &str, message: impl Into<String>) -> GenError {
     GenError::Invalid { path: path.to_string(), message: message.into() }
 }
 
-fn parse_codes(codes: &[String], path: &str) -> Result<Vec<Code>, GenError> {
-    codes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            rules::lookup(c)
-                .and_then(|r| Code::parse(r.code))
-                .ok_or_else(|| invalid(&format!("{path}[{i}]"), format!("{c} is not a rule code of the catalogue")))
-        })
-        .collect()
-}
-
 /// The codes a scenario declares (`expect_findings` and every mutation's `expect`), sorted and
-/// unique; checks each against the catalogue and refuses a mutation without codes.
+/// unique; refuses a mutation without codes.
 ///
 /// # Errors
 /// [`GenError::Invalid`] naming the offending field.
 pub fn declared_codes(s: &Scenario) -> Result<Vec<Code>, GenError> {
-    let mut codes = parse_codes(&s.expect_findings, "expect_findings")?;
+    let mut codes = s.expect_findings.clone();
     for (i, m) in s.mutations.iter().enumerate() {
         if m.expect.is_empty() {
             return Err(invalid(
@@ -66,7 +71,7 @@ pub fn declared_codes(s: &Scenario) -> Result<Vec<Code>, GenError> {
                 ),
             ));
         }
-        codes.extend(parse_codes(&m.expect, &format!("mutations[{i}].expect"))?);
+        codes.extend_from_slice(&m.expect);
     }
     codes.sort();
     codes.dedup();
@@ -167,8 +172,8 @@ pub fn auto_tags(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
 }
 
 /// Expected verdict per profile from the expected codes' severities.
-pub fn verdicts(codes: &[Code]) -> BTreeMap<String, Verdict> {
-    Profile::ALL.iter().map(|&p| (p.as_str().to_string(), Verdict::of(codes, p))).collect()
+pub fn verdicts(codes: &[Code]) -> BTreeMap<Profile, Verdict> {
+    Profile::ALL.iter().map(|&p| (p, Verdict::of(codes, p))).collect()
 }
 
 /// Generates `s` into `case_dir` (created if needed; `rel_dir` is its path relative to the
@@ -216,9 +221,9 @@ pub fn generate_case(
     let content_known = !s.mutations.iter().any(|m| m.alters_content());
     // A case rejected only for a chain depth limit of its own (`check.max_depth`) may be read:
     // its disk is defined, so it carries its digest.
-    let depth_only = s.check.as_ref().is_some_and(|c| c.max_depth.is_some())
-        && codes.iter().filter(|c| c.rule().strict == vhd_validator::rules::Severity::Error).eq([&Code::ChainDepth]);
-    let compat_rejects = verdict.get(Profile::Compat.as_str()) == Some(&Verdict::Reject);
+    let depth_only =
+        s.check.as_ref().is_some_and(|c| c.max_depth.is_some()) && manifest::rejected_only_for_depth(&codes);
+    let compat_rejects = verdict.get(&Profile::Compat) == Some(&Verdict::Reject);
     let want_digest = content_known && (!compat_rejects || depth_only);
     if s.reference_reading && !(content_known && compat_rejects) {
         return Err(invalid(
@@ -313,7 +318,7 @@ pub fn generate_case(
         chain,
         files,
         virtual_size: size,
-        expected_codes: codes.iter().map(|c| c.as_str().to_string()).collect(),
+        expected_codes: codes,
         verdict,
         virtual_disk_sha256: digest,
         reference_sha256: reference,

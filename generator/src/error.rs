@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Why a scenario could not be generated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GenError {
     /// The YAML did not parse into a scenario (file, line, column, what was expected).
     #[error("{0}")]

@@ -11,7 +11,7 @@ use crate::error::GenError;
 use serde::Deserialize;
 use std::path::Path;
 use vhd_validator::manifest::{file_sha256, Case, CaseFile, Verdict};
-use vhd_validator::rules::{self, Code, Profile};
+use vhd_validator::rules::{Code, Profile};
 
 /// File name suffix of a foreign case description.
 pub const SUFFIX: &str = ".foreign.yaml";
@@ -43,9 +43,9 @@ pub struct ForeignCase {
     pub chain: Vec<String>,
     /// Virtual disk size in bytes as the writing tool reads it.
     pub virtual_size: u64,
-    /// Rule codes the image yields (sorted and checked against the catalogue).
+    /// Rule codes the image yields (a code not in the catalogue fails the parse).
     #[serde(default)]
-    pub expected_codes: Vec<String>,
+    pub expected_codes: Vec<Code>,
     /// SHA-256 of the virtual disk as the writing tool reads it (e.g. `qemu-img convert -O
     /// raw` then `sha256sum`); required when some profile does not reject the case.
     #[serde(default)]
@@ -97,13 +97,7 @@ pub fn generate_foreign(yaml: &Path, default_id: &str, out: &Path, opts: &GenOpt
     if !valid_id(&id) {
         return Err(invalid("id", format!("{id:?} is not a valid case id")));
     }
-    let mut codes = Vec::new();
-    for (i, c) in f.expected_codes.iter().enumerate() {
-        let code = rules::lookup(c).and_then(|r| Code::parse(r.code)).ok_or_else(|| {
-            invalid(&format!("expected_codes[{i}]"), format!("{c} is not a rule code of the catalogue"))
-        })?;
-        codes.push(code);
-    }
+    let mut codes = f.expected_codes.clone();
     codes.sort();
     codes.dedup();
     if !["fixed", "dynamic", "differencing"].contains(&f.kind.as_str()) {
@@ -122,7 +116,7 @@ pub fn generate_foreign(yaml: &Path, default_id: &str, out: &Path, opts: &GenOpt
         return Err(invalid("chain", format!("{n} is not one of the files")));
     }
     let verdict = verdicts(&codes);
-    let accepted = verdict.get(Profile::Compat.as_str()) != Some(&Verdict::Reject);
+    let accepted = verdict.get(&Profile::Compat) != Some(&Verdict::Reject);
     if accepted && f.virtual_disk_sha256.is_none() {
         return Err(invalid("virtual_disk_sha256", "required: some profile accepts the case"));
     }
@@ -163,7 +157,7 @@ pub fn generate_foreign(yaml: &Path, default_id: &str, out: &Path, opts: &GenOpt
         image: join(&f.image),
         chain: chain.iter().map(|n| join(n)).collect(),
         virtual_size: f.virtual_size,
-        expected_codes: codes.iter().map(|c| c.as_str().to_string()).collect(),
+        expected_codes: codes,
         verdict,
         virtual_disk_sha256: if accepted { f.virtual_disk_sha256.clone() } else { None },
         reference_sha256: None,
@@ -198,7 +192,7 @@ mod tests {
         assert_eq!(c.files[0].size, 1024);
         assert_eq!(std::fs::read(out.join("foreign/x/a.vhd")).unwrap(), vec![7u8; 1024]);
         assert_eq!(c.source.as_deref(), Some("made by hand"));
-        assert_eq!(c.verdict.get("strict"), Some(&Verdict::Accept));
+        assert_eq!(c.verdict.get(&Profile::Strict), Some(&Verdict::Accept));
         assert!(c.tags.contains(&"foreign".to_string()) && c.tags.contains(&"fixed".to_string()));
         // A second run refuses to overwrite without force.
         assert!(matches!(generate_foreign(&y, "x", &out, &GenOptions::default()), Err(GenError::Exists(_))));

@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 /// Stream numbers of the purposes randomness is drawn for.
 #[derive(Clone, Copy, Debug)]
 #[repr(u64)]
+#[non_exhaustive]
 pub enum Purpose {
     /// Footer unique ids (index = chain level).
     UniqueId = 1,
@@ -39,6 +40,7 @@ pub fn derive_u64(seed: u64, purpose: Purpose, index: u64) -> u64 {
 
 /// A write pattern with every default resolved (the random seed is known).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fill {
     /// Zero bytes.
     Zero,

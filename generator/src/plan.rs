@@ -1097,7 +1097,7 @@ pub(crate) mod tests {
     #[test]
     fn cost_counts_every_level_and_mutation() {
         let s = scenario(
-            "description: d\nimage:\n  type: differencing\n  size: 4 MiB\n  block_size: 512 KiB\n  writes:\n    - sector: 0\n      count: 2048\n      pattern: zero\n  parent:\n    type: fixed\n    size: 1 MiB\nmutations:\n  - op: {append: {length: 1000}}\n    expect: [FILE-TRAILING-DATA]\n",
+            "description: d\nimage:\n  type: differencing\n  size: 4 MiB\n  block_size: 512 KiB\n  writes:\n    - sector: 0\n      count: 2048\n      pattern: zero\n  parent:\n    type: fixed\n    size: 1 MiB\nmutations:\n  - op: {append: {length: 1000}}\n    expect: [FILE-TRAILING-GARBAGE]\n",
         );
         let c = scenario_cost(&s);
         assert_eq!((c.images, c.bat_entries, c.blocks, c.max_disk), (2, 8, 2, 4 << 20));

@@ -24,6 +24,7 @@ use rand::{Rng, RngExt};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use vhd_validator::manifest::Manifest;
+use vhd_validator::rules::Code;
 
 fn pick<T: Copy>(r: &mut ChaCha8Rng, items: &[T]) -> Option<T> {
     if items.is_empty() {
@@ -137,24 +138,24 @@ fn random_image(r: &mut ChaCha8Rng, kind: Kind, size: u64) -> Image {
 }
 
 /// The findings a valid scenario's layout implies (see the module docs), from its plan.
-pub fn implied_findings(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
+pub fn implied_findings(s: &Scenario, plans: &[ImagePlan]) -> Vec<Code> {
     let mut f = Vec::new();
     let chain = plan::chain_of(s);
     for (i, img) in chain.iter().enumerate() {
         if img.size.0 % MIB != 0 {
-            f.push("FOOTER-SIZE-MIB-ALIGN");
+            f.push(Code::FooterSizeMibAlign);
         }
         let bs = img.block_size.map_or(plan::DEFAULT_BLOCK_SIZE, |b| b.0);
         if img.kind.is_sparse() {
             if bs != 512 << 10 && bs != 2 * MIB {
-                f.push("HEADER-BLOCK-SIZE-UNUSUAL");
+                f.push(Code::HeaderBlockSizeUnusual);
             }
             if img.layout.padding_before_footer.is_some_and(|p| p.0 > 0) {
-                f.push("FILE-GAP-BEFORE-FOOTER");
+                f.push(Code::FileGapBeforeFooter);
             }
             if let Some(parent) = chain.get(i + 1).filter(|p| p.kind.is_sparse() && img.kind == Kind::Differencing) {
                 if parent.block_size.map_or(plan::DEFAULT_BLOCK_SIZE, |b| b.0) != bs {
-                    f.push("CHAIN-BLOCK-SIZE-MISMATCH");
+                    f.push(Code::ChainBlockSizeMismatch);
                 }
             }
         }
@@ -163,18 +164,19 @@ pub fn implied_findings(s: &Scenario, plans: &[ImagePlan]) -> Vec<String> {
         let Some(sp) = &p.sparse else { continue };
         let offs: Vec<u64> = sp.blocks.values().copied().collect();
         if offs.windows(2).any(|w| w.first() > w.get(1)) {
-            f.push("BAT-ORDER");
+            f.push(Code::BatOrder);
         }
         if let Some(&first) = offs.iter().min() {
             let span = sp.geom.span_bytes();
             if offs.iter().any(|&o| (o - first) % span != 0) {
-                f.push("BAT-BLOCK-UNALIGNED-GRID");
+                f.push(Code::BatBlockUnalignedGrid);
             }
         }
     }
-    f.sort_unstable();
+    // Alphabetical, as scenarios written by hand list them.
+    f.sort_unstable_by_key(|c| c.as_str());
     f.dedup();
-    f.into_iter().map(String::from).collect()
+    f
 }
 
 /// A random valid scenario (chains up to depth 4) with its implied findings declared.

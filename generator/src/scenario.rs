@@ -10,6 +10,14 @@
 use crate::values::{FieldValue, FourCc, HexBytes, Size, UniqueId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use vhd_validator::rules::Code;
+
+/// Rule codes of the catalogue drawn for fuzzing.
+#[cfg(feature = "arbitrary")]
+fn arbitrary_codes(u: &mut arbitrary::Unstructured) -> arbitrary::Result<Vec<Code>> {
+    let n = u.int_in_range(0..=4u8)?;
+    (0..n).map(|_| u.choose(Code::ALL).copied()).collect()
+}
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
@@ -42,9 +50,11 @@ pub struct Scenario {
     #[serde(default)]
     pub seed: u64,
     /// Rule codes that the images yield without any mutation (a legal but unusual layout:
-    /// e.g. `HEADER-BLOCK-SIZE-UNUSUAL` for 4 MiB blocks). Part of the expected codes.
+    /// e.g. `HEADER-BLOCK-SIZE-UNUSUAL` for 4 MiB blocks). Part of the expected codes; a code
+    /// not in the catalogue fails the parse.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub expect_findings: Vec<String>,
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = arbitrary_codes))]
+    pub expect_findings: Vec<Code>,
     /// Check options the case must be validated with (recorded in the manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckSpec>,
@@ -82,6 +92,7 @@ pub struct CheckSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Kind {
     /// Type 2: data then footer.
     Fixed,
@@ -227,6 +238,7 @@ pub struct HeaderSpec {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum BlockOrder {
     /// Block 0 first (the usual layout).
     #[default]
@@ -301,6 +313,7 @@ pub struct LayoutSpec {
 /// Platform code of a parent locator: a name or any 32-bit integer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum LocatorCode {
     /// `W2ku`: absolute Windows path, UTF-16LE.
     W2ku,
@@ -425,6 +438,7 @@ impl JsonSchema for LocatorCode {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum SpaceUnits {
     /// 512-byte sectors, as the spec says.
     #[default]
@@ -469,6 +483,7 @@ pub struct LocatorSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Pattern {
     /// Zero bytes (stored as zeros; sets bitmap bits like any write).
     Zero,
@@ -490,6 +505,7 @@ pub enum Pattern {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum PartitionScheme {
     /// Master boot record; the partition starts at sector 63 by default.
     Mbr,
@@ -559,6 +575,7 @@ pub struct UpdateChild {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum BitmapMode {
     /// The bits of the written sectors (partial bitmaps for partial blocks).
     #[default]
@@ -601,6 +618,7 @@ pub struct Write {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum AllocBitmap {
     /// No bit set.
     #[default]
@@ -625,6 +643,7 @@ pub struct Allocate {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Which {
     /// The trailing footer and, for sparse disks, the copy at offset 0.
     #[default]
@@ -639,6 +658,7 @@ pub enum Which {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum FooterField {
     /// Bytes 0..8 (string of up to 8 characters, NUL-padded).
     Cookie,
@@ -684,6 +704,7 @@ pub enum FooterField {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum HeaderField {
     /// Bytes 0..8.
     Cookie,
@@ -715,6 +736,7 @@ pub enum HeaderField {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum LocatorField {
     /// Bytes 0..4 (name or integer).
     Code,
@@ -732,6 +754,7 @@ pub enum LocatorField {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Anchor {
     /// Byte 0.
     #[default]
@@ -756,6 +779,7 @@ pub enum Anchor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum BatTarget {
     /// 0xFFFFFFFF: the block becomes unallocated (the content model follows).
     Unallocated,
@@ -783,6 +807,7 @@ pub enum BatTarget {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Op {
     /// Writes `hex` at `at + offset` (offset may be negative: `at: eof, offset: -512`).
     SetBytes {
@@ -945,9 +970,11 @@ pub struct Mutation {
     /// (`make-cycle` defaults to the root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<usize>,
-    /// Rule codes the corrupted case must yield (at least one; checked against the catalogue).
+    /// Rule codes the corrupted case must yield (at least one; a code not in the catalogue fails
+    /// the parse).
     #[schemars(length(min = 1))]
-    pub expect: Vec<String>,
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = arbitrary_codes))]
+    pub expect: Vec<Code>,
     /// Whether the virtual disk content changes in a way the content model does not follow.
     /// Default: false for field, checksum and bitmap-bit edits, true for raw byte and length
     /// edits and BAT re-pointing. When true the manifest carries no virtual disk digest.

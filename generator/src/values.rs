@@ -266,6 +266,7 @@ impl JsonSchema for HexBytes {
 /// (cookies, four-character codes, unique ids, names).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum FieldValue {
     /// An integer.
     Int(u64),

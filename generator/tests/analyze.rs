@@ -183,15 +183,6 @@ fn analysis_counts_equal_the_scenario_model() {
     }
 }
 
-fn oracle_missing(what: &str) {
-    assert!(std::env::var("VHD_REQUIRE_ORACLES").as_deref() != Ok("1"), "{what} missing and VHD_REQUIRE_ORACLES=1");
-    eprintln!("note: {what} missing: skipped");
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd).arg("--version").output().is_ok()
-}
-
 /// Writes a child (from the scenario) over a copy of `old_base` in `dir` (as `parent1.vhd`),
 /// analyses it against the new template `new_path`, and checks the update split and the
 /// child's redundant sectors against 7-Zip's flattening of the child chain and both templates
@@ -257,13 +248,9 @@ fn cross_check_with_7zip(dir: &Path, old_base: &Path, new_path: &Path) -> vhd_va
 /// `windows-fixed.vhd` as the new template.
 #[test]
 fn update_over_a_real_template_matches_7zip_flattening() {
-    // Where the validator's real-image tests look: `VHD_REAL_FIXTURES`, else `shared/` beside
-    // the checkout.
-    let real = std::env::var_os("VHD_REAL_FIXTURES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real"));
-    if !real.join("windows-dynamic.vhd").exists() || !have("7zz") {
-        return oracle_missing("real fixtures or 7zz");
+    let Some(real) = vhd_testkit::real_fixtures() else { return };
+    if !vhd_testkit::have_7zz() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let new_path = dir.path().join("new.vhd");
@@ -278,8 +265,8 @@ fn update_over_a_real_template_matches_7zip_flattening() {
 /// copy that qemu-io changed over and beside the child's writes.
 #[test]
 fn update_over_a_qemu_img_template_matches_7zip_flattening() {
-    if !have("qemu-img") || !have("qemu-io") || !have("7zz") {
-        return oracle_missing("qemu-img, qemu-io or 7zz");
+    if !vhd_testkit::have_qemu() || !vhd_testkit::have_7zz() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.vhd");

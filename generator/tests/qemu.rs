@@ -15,14 +15,9 @@ const SCENARIOS: &[&str] = &[
     "description: d2\nseed: 3\nimage:\n  type: dynamic\n  size: 7 MiB\n  layout: {block_order: descending}\n  writes:\n    - {sector: 0, pattern: {fill: 0x01}, bitmap: block}\n    - {sector: 5000, count: 10, pattern: zero}\n",
 ];
 
-fn qemu_img() -> bool {
-    Command::new("qemu-img").arg("--version").output().is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn qemu_img_reads_the_model_digest() {
-    if !qemu_img() {
-        eprintln!("qemu-img not installed: skipped");
+    if !vhd_testkit::have_qemu() {
         return;
     }
     for (i, text) in SCENARIOS.iter().enumerate() {

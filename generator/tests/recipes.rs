@@ -31,7 +31,7 @@ fn every_byte_triggerable_rule_has_a_recipe() {
 }
 
 fn declares(s: &Scenario, code: &str) -> bool {
-    s.expect_findings.iter().chain(s.mutations.iter().flat_map(|m| m.expect.iter())).any(|c| c == code)
+    s.expect_findings.iter().chain(s.mutations.iter().flat_map(|m| m.expect.iter())).any(|c| c.as_str() == code)
 }
 
 #[test]

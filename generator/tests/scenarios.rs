@@ -62,7 +62,7 @@ fn never_overwrites_without_force() {
     generate(BASE, dir.path()).unwrap();
     assert!(matches!(generate(BASE, dir.path()), Err(GenError::Exists(_))));
     let s = parse_scenario(BASE, "t.yaml").unwrap();
-    let opts = GenOptions { seed: None, force: true };
+    let opts = GenOptions::default().with_force(true);
     generate_case(&s, "t", None, dir.path(), "t", &[], &opts).unwrap();
 }
 
@@ -78,7 +78,7 @@ fn same_scenario_and_seed_give_identical_files() {
     }
     // Another seed changes unique ids and data.
     let s = parse_scenario(text, "t.yaml").unwrap();
-    let cc = generate_case(&s, "t", None, c.path(), "t", &[], &GenOptions { seed: Some(43), force: false }).unwrap();
+    let cc = generate_case(&s, "t", None, c.path(), "t", &[], &GenOptions::default().with_seed(Some(43))).unwrap();
     assert_ne!(cc.files, ca.files);
     assert_ne!(cc.virtual_disk_sha256, ca.virtual_disk_sha256);
 }

@@ -13,10 +13,13 @@
 //! For each case and each profile:
 //! - every expected code must be among the codes the validator reports for the case's main
 //!   image and its chain (codes are the same under every profile);
+//! - under [`CodeMatch::Exact`] (how the golden corpus is verified) every reported code must be
+//!   expected too; under [`CodeMatch::Floor`] (the default, for manifests that list only some
+//!   codes) a reported code the manifest does not list is listed in the result;
 //! - the verdict computed from the **reported** findings under that profile ([`Verdict::of`])
-//!   must equal the manifest's verdict. So an extra finding is tolerated only when it does not
-//!   change the verdict (in practice: extra info findings, or extra findings of a severity
-//!   already expected); extra codes are listed in the result either way;
+//!   must equal the manifest's verdict. So under the floor an extra finding is tolerated only
+//!   when it does not change the verdict (in practice: extra info findings, or extra findings of
+//!   a severity already expected);
 //! - when the manifest has `virtual_disk_sha256`, [`crate::chain::ChainReader::digest`] of the
 //!   main image must equal it;
 //! - every listed file must exist with the listed size and SHA-256.
@@ -46,6 +49,7 @@ pub const DEFAULT_CHECK_TIME_UNIX: i64 = 1_735_689_600;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// No finding of warning or error severity.
     Accept,
@@ -85,6 +89,30 @@ impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Whether `codes` (a case's expected codes) reject the case only for a chain depth limit:
+/// `CHAIN-DEPTH` is the only code of error severity under the strict profile besides
+/// `CHAIN-ERROR-IN-PARENT`, which the same limit makes a parent report. Such a case's disk is
+/// defined (the limit is a policy, not something the bytes make wrong), so a case checked with
+/// its own `check.max_depth` and rejected only for it carries its digest and may be read.
+pub fn rejected_only_for_depth(codes: &[Code]) -> bool {
+    let mut errors = codes.iter().filter(|c| c.rule().strict == Severity::Error && **c != Code::ChainErrorInParent);
+    errors.next() == Some(&Code::ChainDepth) && errors.next().is_none()
+}
+
+/// How a case's expected codes are compared with the codes the validator reports.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CodeMatch {
+    /// The expected codes are a floor: each must be reported; a reported code the manifest does
+    /// not list is shown but fails the case only when it changes a verdict. For manifests of
+    /// other implementations, which may list only the codes they care about.
+    #[default]
+    Floor,
+    /// The reported codes must be exactly the expected ones: a reported code the manifest does
+    /// not list fails the case. The golden corpus is verified this way.
+    Exact,
 }
 
 /// One file of a case.
@@ -143,10 +171,11 @@ pub struct Case {
     pub chain: Vec<String>,
     /// Virtual disk size in bytes (the main image's current size as generated).
     pub virtual_size: u64,
-    /// Rule codes the validator must report for the case (sorted, unique).
-    pub expected_codes: Vec<String>,
-    /// Expected verdict per profile name (`strict`, `compat`).
-    pub verdict: BTreeMap<String, Verdict>,
+    /// Rule codes the validator must report for the case (catalogue order, unique); a string
+    /// that is not a code of the catalogue fails the parse.
+    pub expected_codes: Vec<Code>,
+    /// Expected verdict per profile (`compat`, `strict`).
+    pub verdict: BTreeMap<Profile, Verdict>,
     /// SHA-256 (lower-case hex) of the whole virtual disk, from the generator's content model;
     /// present when some profile does not reject the case and the content is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,7 +198,7 @@ pub struct Case {
 impl Case {
     /// The expected verdict under `profile` (`None` if the manifest does not list it).
     pub fn verdict_for(&self, profile: Profile) -> Option<Verdict> {
-        self.verdict.get(profile.as_str()).copied()
+        self.verdict.get(&profile).copied()
     }
 }
 
@@ -226,6 +255,7 @@ impl Manifest {
 
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ManifestError {
     /// The manifest file could not be read.
     #[error("cannot read {path}: {source}")]
@@ -260,13 +290,15 @@ pub struct CaseResult {
     pub id: String,
     /// Expected codes the validator did not report.
     pub missing_codes: Vec<String>,
-    /// Reported codes the manifest does not list (not a failure by themselves).
+    /// Reported codes the manifest does not list (a failure only under [`CodeMatch::Exact`]).
     pub extra_codes: Vec<String>,
+    /// How the codes were compared ([`verify_case`] gives [`CodeMatch::Floor`]).
+    pub code_match: CodeMatch,
     /// Profiles whose verdict differs: (profile, expected, actual).
     pub verdict_mismatches: Vec<(Profile, Verdict, Verdict)>,
     /// Digest problem: expected vs actual, or why it could not be computed.
     pub digest_mismatch: Option<String>,
-    /// File problems (missing file, size or SHA-256 differs, unknown expected code, ...).
+    /// File problems (missing file, size or SHA-256 differs, unreadable image, ...).
     pub problems: Vec<String>,
 }
 
@@ -274,6 +306,7 @@ impl CaseResult {
     /// Whether the case verified.
     pub fn passed(&self) -> bool {
         self.missing_codes.is_empty()
+            && (self.code_match == CodeMatch::Floor || self.extra_codes.is_empty())
             && self.verdict_mismatches.is_empty()
             && self.digest_mismatch.is_none()
             && self.problems.is_empty()
@@ -290,7 +323,11 @@ impl fmt::Display for CaseResult {
             write!(f, "\n    missing codes: {}", self.missing_codes.join(", "))?;
         }
         if !self.extra_codes.is_empty() {
-            write!(f, "\n    extra codes: {}", self.extra_codes.join(", "))?;
+            let what = match self.code_match {
+                CodeMatch::Exact => "unexpected codes (exact codes: the manifest must list every reported code)",
+                _ => "extra codes",
+            };
+            write!(f, "\n    {what}: {}", self.extra_codes.join(", "))?;
         }
         if let Some(d) = &self.digest_mismatch {
             write!(f, "\n    digest: {d}")?;
@@ -372,7 +409,8 @@ pub fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
     Some(p)
 }
 
-/// Verifies one case of a manifest whose directory is `dir`.
+/// Verifies one case of a manifest whose directory is `dir`, with the expected codes as a floor
+/// ([`CodeMatch::Floor`]; set the result's `code_match` to judge it otherwise).
 pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOptions) -> CaseResult {
     let mut r = CaseResult { id: case.id.clone(), ..CaseResult::default() };
     for file in &case.files {
@@ -391,13 +429,7 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
             Err(e) => r.problems.push(format!("{}: {e}", file.path)),
         }
     }
-    let mut expected = Vec::new();
-    for c in &case.expected_codes {
-        match Code::parse(c) {
-            Some(code) => expected.push(code),
-            None => r.problems.push(format!("expected code {c} is not in the rule catalogue")),
-        }
-    }
+    let expected = &case.expected_codes;
     let Some(image) = safe_join(dir, &case.image) else {
         r.problems.push(format!("image path {:?} is not a plain relative path", case.image));
         return r;
@@ -432,7 +464,7 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
         }
     }
     opts.profile = Profile::Strict;
-    for c in &expected {
+    for c in expected {
         if !actual.contains(c) {
             r.missing_codes.push(c.as_str().to_string());
         }
@@ -460,8 +492,14 @@ pub fn verify_case(dir: &Path, manifest: &Manifest, case: &Case, base: &CheckOpt
 /// because chain rules depend on an ancestor's severities under the profile), the validation time (the manifest's `check_time_unix` is used) and the depth
 /// limit (a case's `check.max_depth` overrides it). The summary's [`fmt::Display`] prints the
 /// failing cases and a closing `N passed, N failed` line. Cases are verified in parallel on
-/// rayon's pool ([`crate::parallel`]); the summary lists them in manifest order.
+/// rayon's pool ([`crate::parallel`]); the summary lists them in manifest order. The expected
+/// codes are a floor ([`CodeMatch::Floor`]); [`verify_corpus_with`] chooses.
 pub fn verify_corpus(dir: &Path, opts: &CheckOptions) -> CorpusSummary {
+    verify_corpus_with(dir, opts, CodeMatch::Floor)
+}
+
+/// [`verify_corpus`] with the expected codes compared as `codes` says.
+pub fn verify_corpus_with(dir: &Path, opts: &CheckOptions, codes: CodeMatch) -> CorpusSummary {
     let mut summary = CorpusSummary { dir: dir.to_path_buf(), ..CorpusSummary::default() };
     let manifest = match Manifest::load(dir) {
         Ok(m) => m,
@@ -476,6 +514,7 @@ pub fn verify_corpus(dir: &Path, opts: &CheckOptions) -> CorpusSummary {
         crate::parallel::map_costliest_first(&manifest.cases, cost, |case| verify_case(dir, &manifest, case, opts));
     let mut seen = std::collections::BTreeSet::new();
     for (case, r) in manifest.cases.iter().zip(summary.cases.iter_mut()) {
+        r.code_match = codes;
         if !seen.insert(case.id.as_str()) {
             r.problems.push("duplicate case id".to_string());
         }
@@ -498,8 +537,8 @@ mod tests {
         assert_eq!(Verdict::of(&info, Profile::Strict), Verdict::Accept);
     }
 
-    #[test]
-    fn manifest_round_trips_and_refuses_unknown_fields() {
+    /// A manifest of one accepted fixed-disk case `a/b` with `codes`.
+    fn one_case(codes: Vec<Code>) -> Manifest {
         let mut m = Manifest::new("test 1");
         m.cases.push(Case {
             id: "a/b".into(),
@@ -512,19 +551,61 @@ mod tests {
             image: "a/b/disk.vhd".into(),
             chain: vec!["a/b/disk.vhd".into()],
             virtual_size: 512,
-            expected_codes: vec![],
-            verdict: [("strict".to_string(), Verdict::Accept)].into_iter().collect(),
+            expected_codes: codes,
+            verdict: [(Profile::Strict, Verdict::Accept)].into_iter().collect(),
             virtual_disk_sha256: None,
             reference_sha256: None,
             exposes: vec![],
             check: None,
         });
+        m
+    }
+
+    #[test]
+    fn manifest_round_trips_and_refuses_unknown_fields() {
+        let m = one_case(vec![]);
         let json = m.to_json();
         assert!(json.contains("\"accept\""));
         let back: Manifest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);
         let bad = json.replacen("\"format_version\"", "\"bogus\": 1, \"format_version\"", 1);
         assert!(serde_json::from_str::<Manifest>(&bad).is_err());
+    }
+
+    #[test]
+    fn codes_and_profiles_are_typed() {
+        let mut m = one_case(vec![Code::FooterChecksum, Code::BatOrder]);
+        m.cases[0].verdict.insert(Profile::Compat, Verdict::AcceptWithWarnings);
+        let json = m.to_json();
+        // The codes keep their order; the profiles are listed by name.
+        assert!(json.contains("\"FOOTER-CHECKSUM\",\n        \"BAT-ORDER\""), "{json}");
+        assert!(json.find("\"compat\"") < json.find("\"strict\""), "{json}");
+        assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), m);
+        let e = serde_json::from_str::<Manifest>(&json.replace("BAT-ORDER", "BAT-ORDRE")).unwrap_err();
+        assert!(e.to_string().contains("unknown rule code `BAT-ORDRE`: not in the rule catalogue"), "{e}");
+        assert!(serde_json::from_str::<Manifest>(&json.replace("\"compat\"", "\"lenient\"")).is_err());
+    }
+
+    #[test]
+    fn exact_codes_fail_on_an_extra_code() {
+        let mut r = CaseResult { id: "a".into(), extra_codes: vec!["BAT-ORDER".into()], ..CaseResult::default() };
+        assert!(r.passed(), "a floor tolerates an extra code");
+        assert!(r.to_string().contains("extra codes: BAT-ORDER"), "{r}");
+        r.code_match = CodeMatch::Exact;
+        assert!(!r.passed());
+        assert!(r.to_string().starts_with("FAIL a\n    unexpected codes (exact codes"), "{r}");
+        r.extra_codes.clear();
+        assert!(r.passed());
+    }
+
+    #[test]
+    fn a_depth_limit_alone_rejects() {
+        use Code::*;
+        assert!(rejected_only_for_depth(&[ChainDepth]));
+        assert!(rejected_only_for_depth(&[BatOrder, ChainDepth, ChainErrorInParent]));
+        assert!(!rejected_only_for_depth(&[ChainErrorInParent]));
+        assert!(!rejected_only_for_depth(&[ChainDepth, FooterChecksum]));
+        assert!(!rejected_only_for_depth(&[]));
     }
 
     #[test]

@@ -296,7 +296,7 @@ fn main() -> ExitCode {
     }
     match cli.cmd {
         None => {
-            let opts = GenOptions { seed: cli.seed, force: cli.force };
+            let opts = GenOptions::default().with_seed(cli.seed).with_force(cli.force);
             let Some(out) = cli.out else { return ExitCode::from(2) };
             let result = corpus::collect_inputs(&cli.inputs)
                 .and_then(|i| with_bar("generate", |p| corpus::generate_inputs_with(&i, &out, &opts, p)));

@@ -152,15 +152,14 @@ fn expand(paths: &[PathBuf], unreadable: &mut Vec<Unreadable>) -> Vec<PathBuf> {
 /// instead of repeated ([`report::Seen`]), so memory and output do not grow with the number of
 /// images times their chain length. SARIF is one document and is collected whole.
 pub fn run(args: Args) -> Outcome {
-    let opts = CheckOptions {
-        profile: args.profile.into(),
-        now_unix: Some(args.now.unwrap_or_else(crate::time::system_now)),
-        parent_dirs: args.chain.parent_dirs.clone(),
-        parent_search: args.chain.parent_search.into(),
-        max_depth: args.chain.max_depth,
-        read_block_data: !args.no_data,
-        max_listed: args.max_listed,
-    };
+    let mut opts = CheckOptions::default()
+        .with_profile(args.profile.into())
+        .with_now(args.now.unwrap_or_else(crate::time::system_now));
+    opts.parent_dirs.clone_from(&args.chain.parent_dirs);
+    opts.parent_search = args.chain.parent_search.into();
+    opts.max_depth = args.chain.max_depth;
+    opts.read_block_data = !args.no_data;
+    opts.max_listed = args.max_listed;
     let mut unreadable = Vec::new();
     let files = expand(&args.paths, &mut unreadable);
     for u in &unreadable {

@@ -299,16 +299,14 @@ pub fn run(args: Args) -> Outcome {
         Some(p) => Some(ExpectFile::load(p, &vhd_conform::Outcome::FAILING).map_err(|e| Fatal::msg(e.to_string()))?),
         None => None,
     };
-    let opts = ReaderOptions {
-        timeout: args.timeout,
-        timeout_per_gib: args.timeout_per_gib,
-        judging: args.judging.into(),
-        unsupported: args.unsupported.iter().filter(|t| !t.is_empty()).cloned().collect(),
-        run_unsupported: args.run_unsupported,
-        cases: args.cases.clone(),
-        scratch: args.scratch.clone(),
-        ..ReaderOptions::default()
-    };
+    let mut opts = ReaderOptions::default();
+    opts.timeout = args.timeout;
+    opts.timeout_per_gib = args.timeout_per_gib;
+    opts.judging = args.judging.into();
+    opts.unsupported = args.unsupported.iter().filter(|t| !t.is_empty()).cloned().collect();
+    opts.run_unsupported = args.run_unsupported;
+    opts.cases.clone_from(&args.cases);
+    opts.scratch.clone_from(&args.scratch);
     let verbose = args.verbose;
     // A bar over cases x implementations, on a terminal only.
     let selected = vhd_conform::selected_cases(&manifest, &opts.cases).len() as u64;
@@ -363,6 +361,7 @@ fn status_tag(s: CaseStatus) -> &'static str {
         CaseStatus::ExpectedFailure => "XFAIL",
         CaseStatus::UnexpectedPass => "XPASS",
         CaseStatus::Skipped => "skip",
+        _ => "FAIL",
     }
 }
 
@@ -545,6 +544,7 @@ pub fn junit_suite<'a>(
                 st.set_message(it.detail);
                 st
             }
+            _ => TestCaseStatus::non_success(NonSuccessKind::Failure),
         };
         let n = seen.entry(it.name.to_string()).or_insert(0);
         *n += 1;
@@ -621,6 +621,7 @@ fn reader_cell(r: &CaseResult) -> String {
         CaseStatus::Fail => format!("**{}**", r.outcome),
         CaseStatus::ExpectedFailure => format!("*{}* (expected)", r.outcome),
         CaseStatus::UnexpectedPass => "**pass (unexpected)**".to_string(),
+        _ => format!("**{}**", r.outcome),
     }
 }
 

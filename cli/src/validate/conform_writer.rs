@@ -171,15 +171,10 @@ pub fn run(args: Args) -> Outcome {
         Some(p) => Some(ExpectFile::load(p, &WriterOutcome::FAILING).map_err(|e| Fatal::msg(e.to_string()))?),
         None => None,
     };
-    let opts = WriterOptions {
-        timeout: args.timeout,
-        check: CheckOptions {
-            now_unix: Some(args.now.unwrap_or_else(crate::time::system_now)),
-            ..CheckOptions::default()
-        },
-        scratch: args.scratch.clone(),
-        ..WriterOptions::default()
-    };
+    let mut opts = WriterOptions::default();
+    opts.timeout = args.timeout;
+    opts.check = CheckOptions::default().with_now(args.now.unwrap_or_else(crate::time::system_now));
+    opts.scratch.clone_from(&args.scratch);
     let verbose = args.verbose;
     // A bar over rows x writers, on a terminal only.
     let bar = crate::progress::Bar::items("conform-writer", (rows.len() as u64).saturating_mul(ws.len() as u64));
@@ -299,6 +294,7 @@ fn writer_cell(r: &WriterResult) -> String {
         CaseStatus::ExpectedFailure => format!("*{short}* (expected)"),
         CaseStatus::UnexpectedPass => "**pass (unexpected)**".to_string(),
         CaseStatus::Skipped => "skipped".to_string(),
+        _ => format!("**{short}**"),
     };
     if r.outcome == WriterOutcome::Pass && !r.warnings.is_empty() {
         cell.push_str(&format!(" (warnings: {})", r.warnings.join(", ")));

@@ -4,10 +4,11 @@ use crate::{Outcome, Status};
 use std::io::Write;
 use std::path::PathBuf;
 use vhd_validator::check::CheckOptions;
-use vhd_validator::manifest::verify_corpus;
+use vhd_validator::manifest::{verify_corpus_with, CodeMatch};
 
 /// Check every case of a corpus manifest (DIR/manifest.json): the validator must report at
-/// least each case's expected rule codes and reach exactly its verdict under every profile;
+/// least each case's expected rule codes (with --exact-codes: exactly them) and reach exactly
+/// its verdict under every profile;
 /// for cases with a virtual disk digest the reference reader's SHA-256 must equal it; every
 /// listed file must match its size and SHA-256. Cases are checked at the manifest's
 /// `check_time_unix`, not the clock. Prints failing cases and `corpus: N passed, N failed`;
@@ -22,6 +23,11 @@ pub struct Args {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Fail a case whose findings include a code its manifest entry does not list (by default
+    /// the expected codes are a floor: an extra code fails only when it changes a verdict).
+    #[arg(long)]
+    pub exact_codes: bool,
+
     /// Cases verified at once (default: one per core); the output order does not depend on it.
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -33,7 +39,8 @@ pub fn run(args: Args) -> Outcome {
         eprintln!("vhd-validate: {e}");
         return Ok(Status::Fatal);
     }
-    let summary = verify_corpus(&args.dir, &CheckOptions::default());
+    let codes = if args.exact_codes { CodeMatch::Exact } else { CodeMatch::Floor };
+    let summary = verify_corpus_with(&args.dir, &CheckOptions::default(), codes);
     let mut out = crate::stdout();
     if args.verbose {
         for c in summary.cases.iter().filter(|c| c.passed()) {

@@ -183,13 +183,12 @@ impl ChainArgs {
     /// Options that read a chain without checking block data: the parent search of these
     /// arguments, every other field at its default.
     pub fn read_options(&self) -> vhd_validator::check::CheckOptions {
-        vhd_validator::check::CheckOptions {
-            parent_dirs: self.parent_dirs.clone(),
-            parent_search: self.parent_search.into(),
-            max_depth: self.max_depth,
-            read_block_data: false,
-            ..vhd_validator::check::CheckOptions::default()
-        }
+        let mut opts = vhd_validator::check::CheckOptions::default();
+        opts.parent_dirs.clone_from(&self.parent_dirs);
+        opts.parent_search = self.parent_search.into();
+        opts.max_depth = self.max_depth;
+        opts.read_block_data = false;
+        opts
     }
 }
 

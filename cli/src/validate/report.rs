@@ -70,6 +70,8 @@ impl Counts {
                 Severity::Error => c.error += 1,
                 Severity::Warning => c.warning += 1,
                 Severity::Info => c.info += 1,
+                // A severity this build does not know counts as an error.
+                _ => c.error += 1,
             }
         }
         c
@@ -124,6 +126,7 @@ fn upper(s: Severity) -> &'static str {
         Severity::Error => "ERROR",
         Severity::Warning => "WARNING",
         Severity::Info => "INFO",
+        _ => "ERROR",
     }
 }
 

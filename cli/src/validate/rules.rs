@@ -56,6 +56,7 @@ pub fn family_description(f: Family) -> &'static str {
         Family::Bitmap => "Per-block sector bitmaps and the block data they describe.",
         Family::Locator => "The eight parent locator entries of a differencing disk and the paths they point to.",
         Family::Chain => "Differencing chain linkage between a child and its parent images (needs the parent files).",
+        _ => "",
     }
 }
 

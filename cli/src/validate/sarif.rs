@@ -30,6 +30,7 @@ fn level(s: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Info => "note",
+        _ => "error",
     }
 }
 

@@ -290,7 +290,9 @@ pub const FUZZ_MAX_LISTED: u64 = 8;
 /// Check options of the bodies: `profile`, "now" = [`FUZZ_NOW_UNIX`], block data read, at most
 /// [`FUZZ_MAX_LISTED`] findings listed per capped rule.
 pub fn fuzz_options(profile: Profile) -> CheckOptions {
-    CheckOptions { profile, now_unix: Some(FUZZ_NOW_UNIX), max_listed: FUZZ_MAX_LISTED, ..CheckOptions::default() }
+    let mut opts = CheckOptions::default().with_profile(profile).with_now(FUZZ_NOW_UNIX);
+    opts.max_listed = FUZZ_MAX_LISTED;
+    opts
 }
 
 /// A cursor over fuzz input (integers big-endian): each read takes bytes from the front, and
@@ -970,7 +972,8 @@ fn gaps_read_zero(r: &ChainReader, extents: &[vhd_validator::chain::Extent], win
 /// path arithmetic, no file opened); the candidates must be free of duplicates.
 fn exercise_resolution(data: &[u8], header: &DynamicDiskHeader) {
     let locators = locator_paths(&SliceSource(data), header);
-    let opts = CheckOptions { parent_dirs: vec![PathBuf::from("search-dir")], ..fuzz_options(Profile::Strict) };
+    let mut opts = fuzz_options(Profile::Strict);
+    opts.parent_dirs = vec![PathBuf::from("search-dir")];
     let cands = candidates(Path::new("fuzz-dir/child.vhd"), header, &locators, &ResolveOptions::from(&opts));
     for (i, c) in cands.iter().enumerate() {
         assert!(!cands[..i].iter().any(|d| d.path == c.path), "duplicate candidate path {}", c.path.display());

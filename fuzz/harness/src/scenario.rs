@@ -159,7 +159,8 @@ fn roundtrip(source: Source, s: &Scenario, yaml_text: Option<&str>) {
     };
     let main = dir.path().join(&case.image);
     let max_depth = case.check.as_ref().and_then(|c| c.max_depth).unwrap_or(vhd_validator::check::DEFAULT_MAX_DEPTH);
-    let opts = CheckOptions { now_unix: Some(NOW_UNIX), max_depth, ..CheckOptions::default() };
+    let mut opts = CheckOptions::default().with_now(NOW_UNIX);
+    opts.max_depth = max_depth;
     let Ok(report) = check_path(&main, &opts) else {
         // The scenario deleted or renamed its own main image (a mutation): nothing to check.
         return;
@@ -208,7 +209,7 @@ fn declared_findings_checked(dir: &Path, case: &Case, found: &BTreeSet<&str>, ya
     let mut manifest = Manifest::new("fuzz");
     manifest.check_time_unix = NOW_UNIX;
     let result = verify_case(dir, &manifest, case, &CheckOptions::default());
-    let missing: Vec<&str> = case.expected_codes.iter().map(String::as_str).filter(|c| !found.contains(c)).collect();
+    let missing: Vec<&str> = case.expected_codes.iter().map(|c| c.as_str()).filter(|c| !found.contains(c)).collect();
     assert_eq!(
         result.missing_codes.iter().map(String::as_str).collect::<Vec<_>>(),
         missing,

@@ -214,7 +214,7 @@ struct Eval {
 }
 
 fn opts() -> CheckOptions {
-    CheckOptions { now_unix: Some(common::FIXED_NOW_UNIX), ..CheckOptions::default() }
+    CheckOptions::default().with_now(common::FIXED_NOW_UNIX)
 }
 
 fn evaluate(path: &Path) -> Eval {

@@ -41,7 +41,7 @@ use vhd_validator::Severity;
 const NOW_UNIX: i64 = 1_800_000_000;
 
 fn opts() -> CheckOptions {
-    CheckOptions { now_unix: Some(NOW_UNIX), ..CheckOptions::default() }
+    CheckOptions::default().with_now(NOW_UNIX)
 }
 
 fn pattern() -> impl Strategy<Value = Pattern> {
@@ -197,7 +197,7 @@ proptest! {
         let (codes, errors) = found_codes(&case, &main);
         prop_assert!(errors.is_empty(), "error findings: {errors:#?}");
         for c in &case.expected_codes {
-            prop_assert!(codes.contains(c), "declared finding {c} not found (found {codes:?})");
+            prop_assert!(codes.contains(c.as_str()), "declared finding {c} not found (found {codes:?})");
         }
         let reader = ChainReader::open(&main, &opts()).expect("the reader opens a valid chain");
         prop_assert_eq!(reader.size(), case.virtual_size);

@@ -82,12 +82,10 @@ impl ExploreOptions {
     /// ignored (a misread of an unsupported feature is worth reporting) and no sanity pass (one
     /// misread case is the finding here, not a reason to stop), 200 shrink tries.
     pub fn new(adapters: Vec<Adapter>) -> ExploreOptions {
-        let reader = ReaderOptions {
-            run_unsupported: true,
-            sanity: false,
-            judging: Judging::Either,
-            ..ReaderOptions::default()
-        };
+        let mut reader = ReaderOptions::default();
+        reader.run_unsupported = true;
+        reader.sanity = false;
+        reader.judging = Judging::Either;
         ExploreOptions {
             seed: 0,
             budget: Budget::Cases(100),
@@ -385,6 +383,7 @@ fn slug(name: &str) -> String {
 
 /// Why an exploration stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExploreError {
     /// conform could not run.
     #[error(transparent)]

@@ -69,13 +69,13 @@ pub fn build(s: &Scenario, dir: &Path) -> Result<Built, GenError> {
         .map(|f| (f.offset, f.path.clone()))
         .collect();
     errors.sort();
-    case.expected_codes = codes.iter().map(|c| c.as_str().to_string()).collect();
+    case.expected_codes = codes.clone();
     case.verdict = verdicts(&codes);
     // The generator's content model (when no mutation changed the content) is what a lenient
     // reader of a rejected case must return; an accepted case must read as the reference
     // reader reads it.
     let model = case.reference_sha256.take().or(case.virtual_disk_sha256.take());
-    if case.verdict.get(Profile::Compat.as_str()) == Some(&vhd_validator::manifest::Verdict::Reject) {
+    if case.verdict.get(&Profile::Compat) == Some(&vhd_validator::manifest::Verdict::Reject) {
         case.reference_sha256 = model;
     } else if let Ok(r) = ChainReader::open(&image, &copts) {
         case.virtual_size = r.size();

@@ -24,16 +24,16 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ExploreError + '_ {
 
 /// Sets the declared codes of `s` to `codes` (what the validator reports): each mutation keeps
 /// the declared codes that fire (all of them when none does), `expect_findings` gets the rest.
-pub fn declare(s: &mut Scenario, codes: &[String]) {
+pub fn declare(s: &mut Scenario, codes: &[Code]) {
     let mut by_mutations = Vec::new();
     for m in &mut s.mutations {
-        let fired: Vec<String> = m.expect.iter().filter(|c| codes.contains(c)).cloned().collect();
+        let fired: Vec<Code> = m.expect.iter().filter(|c| codes.contains(c)).copied().collect();
         if !fired.is_empty() {
             m.expect = fired;
         }
-        by_mutations.extend(m.expect.iter().cloned());
+        by_mutations.extend_from_slice(&m.expect);
     }
-    s.expect_findings = codes.iter().filter(|c| !by_mutations.contains(c)).cloned().collect();
+    s.expect_findings = codes.iter().filter(|c| !by_mutations.contains(c)).copied().collect();
 }
 
 fn kind_phrase(s: &Scenario) -> String {
@@ -114,7 +114,8 @@ pub fn explain(implementation: &str, o: &Observation, s: &Scenario, count: u64, 
 /// Fills `f` from the observation of its (new or smaller) reproducer.
 pub fn refresh(f: &mut Fault, implementation: &str, o: &Observation, shrunk: Shrunk) {
     let mut s = shrunk.scenario;
-    declare(&mut s, &o.result.codes);
+    let codes: Vec<Code> = o.result.codes.iter().filter_map(|c| Code::parse(c)).collect();
+    declare(&mut s, &codes);
     s.description = format!("Explored: {implementation} {} ({}).", o.result.outcome, o.locus);
     f.codes = o.key_codes();
     f.all_codes = o.result.codes.clone();

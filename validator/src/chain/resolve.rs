@@ -100,6 +100,7 @@ impl From<&ResolveOptions> for ResolveOptions {
 
 /// Which field of the child's dynamic disk header led to a candidate parent file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FoundBy {
     /// Parent locator entry `index` with platform code `code`; `beside_child` when only the
     /// path's file name was found in the child's directory (the `W2ku`/`Wi2k` fallback).
@@ -336,6 +337,7 @@ pub struct Rejected {
 
 /// Why an existing candidate is not the parent.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RejectReason {
     /// The file could not be opened or has no usable hard disk footer (`conectix` cookie).
     NotVhd(String),
@@ -356,6 +358,7 @@ pub struct Refused {
 
 /// The outcome of resolving one differencing disk's parent.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Resolution {
     /// The parent: the first candidate that exists, is a VHD and matches the parent unique id.
     /// `rejected` lists existing candidates tried before it.
@@ -387,6 +390,7 @@ const MAX_LINK_HOPS: usize = 40;
 
 /// Why [`confine`] did not return a path inside the search directories.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Confined {
     /// The walk left the search directories at this path (nothing at it was `stat`ed).
     Outside(PathBuf),
@@ -594,6 +598,7 @@ fn resolve_parent_in(
 
 /// Why a chain walk stopped at its last image.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ChainEnd {
     /// The last image is not a differencing disk: the chain is complete.
     Complete,

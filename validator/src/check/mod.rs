@@ -33,6 +33,7 @@ pub const DEFAULT_MAX_LISTED: u64 = 100;
 /// `parent_search`, `max_depth`) are the chain reader's [`ResolveOptions`]
 /// (`ResolveOptions::from(&opts)`).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CheckOptions {
     /// Severity profile (findings are the same under every profile).
     pub profile: Profile,
@@ -54,6 +55,22 @@ pub struct CheckOptions {
     /// at the BAT. At least 1 is used. Default [`DEFAULT_MAX_LISTED`]. The findings kept, and so
     /// the report's memory, are bounded by the number of rules times this, whatever the image.
     pub max_listed: u64,
+}
+
+impl CheckOptions {
+    /// These options with `now_unix` as "now" (Unix seconds) for the time-stamp rules.
+    #[must_use]
+    pub fn with_now(mut self, now_unix: i64) -> CheckOptions {
+        self.now_unix = Some(now_unix);
+        self
+    }
+
+    /// These options under `profile`.
+    #[must_use]
+    pub fn with_profile(mut self, profile: Profile) -> CheckOptions {
+        self.profile = profile;
+        self
+    }
 }
 
 impl From<&CheckOptions> for ResolveOptions {
@@ -257,6 +274,7 @@ impl ChainReport {
 
 /// Errors that stop a check before any finding (the tool could not run).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckError {
     /// The image could not be opened or read.
     #[error("cannot open {path}: {source}")]

@@ -15,6 +15,7 @@ macro_rules! field_table {
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum Field {
             $( $(#[$vmeta])* $variant, )*
         }

@@ -90,6 +90,7 @@ pub const HOST_OS_MAC: u32 = 0x4D61_6320;
 
 /// Disk type field (footer bytes 60..64).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DiskType {
     /// 2: the whole disk is stored, followed by the footer.
     Fixed,

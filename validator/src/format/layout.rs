@@ -13,6 +13,7 @@ use serde::Serialize;
 /// Where the footer the image is read with came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum FooterSource {
     /// The last 512 bytes.
     Tail,

@@ -34,6 +34,7 @@ super::field::field_table! {
 
 /// Platform codes (big-endian four-character codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PlatformCode {
     /// 0: no locator.
     None,
@@ -173,6 +174,7 @@ impl ParentLocatorEntry {
 
 /// Why a locator payload could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PayloadError {
     /// UTF-16 payload with an odd number of bytes.
     #[error("UTF-16 payload has an odd length ({0} bytes)")]

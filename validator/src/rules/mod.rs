@@ -10,12 +10,13 @@ mod catalogue;
 
 pub use catalogue::Code;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Severity {
     /// A fact worth knowing that breaks no reader (a legal but unusual layout, a deprecated
     /// feature).
@@ -44,8 +45,13 @@ impl fmt::Display for Severity {
 }
 
 /// A validation profile. A profile changes severities, never which findings exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize)]
+///
+/// Ordered by name (`compat < strict`), so maps keyed by profile (the manifest's `verdict`)
+/// serialize in alphabetical order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Profile {
     /// The VHD specification v1.0 read literally (the default).
     #[default]
@@ -72,6 +78,18 @@ impl Profile {
     }
 }
 
+impl PartialOrd for Profile {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Profile {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
 impl fmt::Display for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -81,6 +99,7 @@ impl fmt::Display for Profile {
 /// The structure family a rule belongs to (`docs/RULES.md` groups by it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Family {
     /// File size, alignment, truncation, where the footer sits.
     File,
@@ -208,9 +227,37 @@ impl fmt::Display for Code {
     }
 }
 
+/// Serialized as the code string (`FOOTER-CHECKSUM`).
 impl Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+/// Parsed from the code string; a string that is not a code of the catalogue is an error
+/// naming it.
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Code::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule code `{s}`: not in the rule catalogue")))
+    }
+}
+
+/// The JSON Schema of a code: one of the catalogue's code strings.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Code {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Code".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        schemars::json_schema!({
+            "description": "A rule code of the catalogue (docs/RULES.md).",
+            "type": "string",
+            "enum": codes,
+        })
     }
 }
 
@@ -232,6 +279,7 @@ macro_rules! rules {
         /// Stable rule codes; see the catalogue for each one's meaning.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[repr(usize)]
+        #[non_exhaustive]
         pub enum Code { $( #[doc = $summary] $variant ),* }
 
         impl Code {

@@ -47,12 +47,12 @@ pub fn wall_clock_unix() -> i64 {
 
 /// Check options with a fixed "now" (encoder-made and committed images).
 pub fn fixed_opts() -> CheckOptions {
-    CheckOptions { now_unix: Some(FIXED_NOW_UNIX), ..CheckOptions::default() }
+    CheckOptions::default().with_now(FIXED_NOW_UNIX)
 }
 
 /// Check options with the wall clock as "now" (images QEMU made a moment ago).
 pub fn wall_opts() -> CheckOptions {
-    CheckOptions { now_unix: Some(wall_clock_unix()), ..CheckOptions::default() }
+    CheckOptions::default().with_now(wall_clock_unix())
 }
 
 /// The validator crate's directory (`validator/`).
@@ -109,15 +109,25 @@ pub fn pyvhdi_python() -> Option<PathBuf> {
     ok.then_some(py)
 }
 
-/// Returns `true` when the oracle is available; otherwise prints a note and returns `false`
-/// (or panics under `VHD_REQUIRE_ORACLES=1`).
+/// Returns `true` when the oracle (a tool or the real fixtures) is available; otherwise prints a
+/// note and returns `false`, or panics under `VHD_REQUIRE_ORACLES=1`. Every test that needs an
+/// oracle decides through this function.
 pub fn oracle_available(what: &str, available: bool) -> bool {
     if available {
         return true;
     }
-    assert!(!oracles_required(), "{what} is not installed and VHD_REQUIRE_ORACLES=1");
-    eprintln!("note: {what} is not installed; skipping its comparison");
+    assert!(!oracles_required(), "{what} is not available and VHD_REQUIRE_ORACLES=1");
+    eprintln!("note: {what} is not available; skipping what needs it");
     false
+}
+
+/// The real fixtures directory ([`real_fixtures_dir`]), or `None` with a note when it is absent
+/// (a failure under `VHD_REQUIRE_ORACLES=1`).
+pub fn real_fixtures() -> Option<PathBuf> {
+    let d = real_fixtures_dir();
+    oracle_available("the real fixtures (VHD_REAL_FIXTURES or ../shared/fixtures/real)", d.is_some())
+        .then_some(d)
+        .flatten()
 }
 
 /// Whether `qemu-img` and `qemu-io` are installed.

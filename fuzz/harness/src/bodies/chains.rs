@@ -10,7 +10,7 @@ use super::{
 use std::collections::BTreeSet;
 use std::path::Path;
 use vhd_validator::chain::ChainReader;
-use vhd_validator::check::{check_image, check_path, CheckOptions};
+use vhd_validator::check::{check_image, check_path};
 use vhd_validator::format::locator::{encode_macx, encode_utf16le};
 use vhd_validator::format::{DiskType, PlatformCode};
 use vhd_validator::rules::{Family, Profile, Severity};
@@ -172,7 +172,8 @@ fn bump_parent_timestamp(img: &mut [u8]) {
 
 /// The oracles of [`check_chain`] on the image at `path` and what it resolves.
 fn exercise_paths(path: &Path, cap: u64) {
-    let opts = CheckOptions { max_depth: 8, ..fuzz_options(Profile::Strict) };
+    let mut opts = fuzz_options(Profile::Strict);
+    opts.max_depth = 8;
     let report = check_path(path, &opts).expect("check_path opens a file it was given");
     let mut files = Vec::with_capacity(report.images.len());
     for image in &report.images {
