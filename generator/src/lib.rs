@@ -12,7 +12,6 @@
 //! - [`shrink`]: the structure-aware scenario reducer; [`explore`]: differential exploration
 //!   of other implementations (random scenarios, conform's judging, shrinking, dedup).
 //! - [`schema`]: the JSON Schemas of the scenario and manifest formats.
-//! - [`shrink`]: a structure-aware shrinker of failing scenarios (fuzzing, exploration).
 #![forbid(unsafe_code)]
 
 pub mod archive;

@@ -117,7 +117,7 @@ pub const MIN_BUDGET: u64 = 8 << 10;
 
 /// Virtual bytes the content oracles of one input may read or hash: 4 bytes per input byte,
 /// at least [`MIN_BUDGET`] and at most [`READ_BUDGET`]. A small input keeps the fuzzer fast
-/// (the floor is 10k executions per second on small inputs); a large one still gets
+/// (the project's target is 10k executions per second on small inputs); a large one still gets
 /// the full budget. A content pass reads at most this many bytes, and the whole-disk digest is
 /// compared for disks of at most this size (and [`DIGEST_CAP`]).
 pub fn work_budget(input_len: usize) -> u64 {

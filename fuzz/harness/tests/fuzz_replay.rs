@@ -6,8 +6,8 @@
 //! - a few hundred deterministic pseudo-random inputs per target (a small fuzz run on stable).
 //!
 //! Every `[[bin]]` of `fuzz/Cargo.toml` must have a replay here ([`replay`]) or be listed in
-//! [`REPLAYED_ELSEWHERE`] with the test that replays it (`scenario_roundtrip`: `cargo test` in
-//! `fuzz/`); a target without one fails `every_fuzz_target_has_a_replay`.
+//! [`REPLAYED_ELSEWHERE`] with the test that replays it (`scenario_roundtrip`: `tests/replay.rs`);
+//! a target without one fails `every_fuzz_target_has_a_replay`.
 //!
 //! A regression file whose name starts with `known-bug-` records a bug that is not fixed yet:
 //! its replay must still panic (when the bug is fixed, the test says so, and the file is renamed
@@ -26,9 +26,8 @@ use vhd_testkit::Rng;
 /// Targets that [`replay`] knows.
 const REPLAYED: &[&str] = &["validate_image", "validate_chain", "mutate_corpus", "check_chain"];
 
-/// Targets whose bodies cannot live in this crate, with the test file (relative to the
-/// workspace) that replays them: `scenario_roundtrip` needs the generator, which depends on the
-/// validator, so its body is in the fuzz crate and `cargo test` in `fuzz/` replays it.
+/// Targets replayed by another test file (relative to the workspace): `scenario_roundtrip`'s
+/// body (`vhd_fuzz_harness::scenario`) drives the generator, and `tests/replay.rs` replays it.
 const REPLAYED_ELSEWHERE: &[(&str, &str)] = &[("scenario_roundtrip", "fuzz/harness/tests/replay.rs")];
 
 /// File-name prefix of a committed regression that still reproduces an unfixed bug.

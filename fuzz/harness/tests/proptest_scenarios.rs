@@ -1,13 +1,14 @@
-//! Property tests over generated scenarios (`cargo test` in `fuzz/`; they need the generator and
-//! the validator together, so they live in this crate).
+//! Property tests over generated scenarios (`cargo test -p vhd-fuzz-harness --test
+//! proptest_scenarios`, part of `cargo test --workspace`; they need the generator and the
+//! validator together, so they live in the fuzz harness).
 //!
 //! Strategies: valid scenarios of every disk type (fixed, dynamic, differencing chains up to
 //! depth 4 over a fixed or dynamic base) with random sizes, block sizes, block orders and
 //! writes, whose implied findings are declared as `vhd-generate random` declares them; corrupt
 //! scenarios drawn from the generator's recipes (one per byte-triggerable rule) with a random
 //! seed. Both shrink: a failure is reported for a minimal scenario (smallest size, fewest writes,
-//! shallowest chain, first recipe), which proptest records under `proptest-regressions/` (commit
-//! it with the fix).
+//! shallowest chain, first recipe), which proptest records beside this file in
+//! `proptest_scenarios.proptest-regressions` (commit it with the fix).
 //!
 //! Properties:
 //! - a valid scenario yields no error finding, every finding it declares, and a virtual disk

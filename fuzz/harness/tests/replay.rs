@@ -1,5 +1,6 @@
-//! Replays the `scenario_roundtrip` target on stable (`cargo test` in `fuzz/`): every committed
-//! regression under `corpus/scenario_roundtrip/regressions/` (a file named `known-bug-*` must
+//! Replays the `scenario_roundtrip` target on stable (`cargo test -p vhd-fuzz-harness --test
+//! replay`, part of `cargo test --workspace`): every committed regression under
+//! `fuzz/corpus/scenario_roundtrip/regressions/` (a file named `known-bug-*` must
 //! still panic, as in `fuzz/harness/tests/fuzz_replay.rs`), the seeds of
 //! `vhd_fuzz_harness::scenario::seed_inputs` (random valid and corrupt scenarios, and every
 //! scenario under `specs/`), and a few dozen more random valid and corrupt scenarios.

@@ -1,5 +1,5 @@
-//! Rules of the `bat` family (reference B.4; spec §Block Allocation Table and Data Blocks,
-//! §Dynamic Hard Disk Image): where the blocks named by the block allocation table lie.
+//! Rules of the `bat` family (spec §Block Allocation Table and Data Blocks, §Dynamic Hard Disk
+//! Image): where the blocks named by the block allocation table lie.
 //!
 //! The BAT holds `max table entries` big-endian u32 at the header's table offset; each entry is
 //! the absolute **sector** of a block's sector bitmap, followed by the block's data. A block
@@ -62,7 +62,7 @@ pub(super) fn range(start: u64, end: u64) -> impl std::fmt::Display + Copy {
     Range(start, end)
 }
 
-/// Checks the BAT of a dynamic or differencing disk (reference B.4).
+/// Checks the BAT of a dynamic or differencing disk.
 pub(super) fn check(ctx: &mut Ctx) {
     let layout = ctx.layout;
     let Some((_, header)) = &layout.header else {

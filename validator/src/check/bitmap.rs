@@ -1,5 +1,5 @@
-//! Rules of the `bitmap` family (reference B.5; spec §Block Allocation Table and Data Blocks,
-//! §Read Operation): the sector bitmap of each allocated block, and the data of the sectors
+//! Rules of the `bitmap` family (spec §Block Allocation Table and Data Blocks, §Read
+//! Operation): the sector bitmap of each allocated block, and the data of the sectors
 //! whose bit is clear.
 //!
 //! A block at BAT entry `e` (a sector number) starts with its sector bitmap, `bitmap sectors x
@@ -106,7 +106,7 @@ fn examined_blocks(ctx: &Ctx, g: BlockGeometry) -> Vec<(u32, u32)> {
 }
 
 /// Checks the sector bitmaps (and, with `read_block_data`, the clear sectors) of a dynamic or
-/// differencing disk (reference B.5).
+/// differencing disk.
 pub(super) fn check(ctx: &mut Ctx) {
     let layout = ctx.layout;
     let (Some(g), Some(kind), Some(size)) = (layout.block, layout.disk_type(), layout.virtual_size()) else {

@@ -22,8 +22,9 @@
 //!
 //! CHAIN-PARENT-TIMESTAMP compares the child's parent time stamp with the time stamp in the
 //! parent's hard disk footer. The spec calls the field the parent's "modification time stamp";
-//! blktap and VirtualBox store the parent file's modification time instead (reference C8), so
-//! their chains can carry this finding (a warning under strict, info under compat).
+//! blktap and VirtualBox store the parent file's modification time instead (blktap
+//! `vhd_initialize_header`, VirtualBox `vhdSetParentTimestamp`), so their chains can carry this
+//! finding (a warning under strict, info under compat).
 //!
 //! Ancestors' own findings are in their own [`ImageReport`]s (child first); a parent's `file`
 //! is its resolved path.

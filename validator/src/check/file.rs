@@ -1,6 +1,5 @@
 //! Rules of the `file` family: file size, alignment, truncation and where the trailing footer
-//! sits (spec §Hard Disk Footer Format, §Fixed Hard Disk Image, §Dynamic Hard Disk Image;
-//! reference rules B.1).
+//! sits (spec §Hard Disk Footer Format, §Fixed Hard Disk Image, §Dynamic Hard Disk Image).
 //!
 //! All sizes and offsets here are in bytes. "End of data" of a dynamic or differencing disk is
 //! the end of the last structure before the trailing footer: the maximum over the footer copy,

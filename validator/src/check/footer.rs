@@ -1,5 +1,5 @@
 //! Rules of the `footer` family: the fields of the hard disk footer (spec §Hard Disk Footer
-//! Format; reference rules B.2, geometry per D).
+//! Format; geometry per the spec's appendix "CHS Calculation").
 //!
 //! Which footer is judged:
 //! - the trailing footer (last 512 bytes, or the last 511 for pre-2004 Virtual PC images) when
@@ -19,7 +19,7 @@ use crate::format::geometry::Geometry;
 use crate::format::{format_tag, format_uuid, timestamp, DiskType, HardDiskFooter, ALL_ONES_OFFSET};
 use crate::rules::Code;
 
-/// Creator applications this project knows (reference A.8; `vhdc` is this project's generator).
+/// Creator applications this project knows (`vhdc` is this project's generator).
 pub(super) const KNOWN_CREATORS: [[u8; 4]; 12] = [
     *b"vpc ", *b"vs  ", *b"win ", *b"wa\0\0", *b"d2v\0", *b"d2v ", *b"qemu", *b"qem2", *b"tap\0", *b"CTXS", *b"vbox",
     *b"vhdc",
@@ -122,7 +122,7 @@ fn tap_hidden_checksum_ok(f: &HardDiskFooter) -> bool {
     g.checksum == g.computed_checksum()
 }
 
-/// The field rules of B.2 on the footer the image is read with.
+/// The field rules of the `footer` family on the footer the image is read with.
 fn fields(ctx: &mut Ctx, f: &HardDiskFooter, site: Site) {
     features(ctx, f, site);
     if f.file_format_version != VERSION_1_0 {

@@ -1,6 +1,6 @@
 //! Rules of the `footer-copy` family: the copy of the hard disk footer at offset 0 of dynamic
 //! and differencing disks against the trailing footer (spec §Dynamic Hard Disk Image: "a copy
-//! of the hard disk footer … mirrored as a header at the front of the file"; reference B.2
+//! of the hard disk footer … mirrored as a header at the front of the file"; rules
 //! FOOTER-COPY-MISSING, FOOTER-COPY-CHECKSUM, FOOTER-COPY-MISMATCH, FOOTER-TAIL-INVALID-HEAD-VALID).
 //!
 //! A footer counts as valid here when its cookie is `conectix` and its checksum matches, as in

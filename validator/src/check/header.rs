@@ -1,5 +1,5 @@
 //! Rules of the `header` family: the dynamic disk header of dynamic and differencing disks
-//! (spec §Dynamic Disk Header Format; reference rules B.3).
+//! (spec §Dynamic Disk Header Format).
 //!
 //! The header is the 1024 bytes at the footer's data offset (`Layout::header`); when they
 //! cannot be read, FOOTER-DATA-OFFSET-BOUNDS already says so and nothing is reported here. When

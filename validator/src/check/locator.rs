@@ -1,5 +1,5 @@
-//! Rules of the `locator` family (reference B.6; spec §Dynamic Disk Header Format: Parent
-//! Locator Entries): the eight 24-byte parent locator entries at dynamic disk header bytes
+//! Rules of the `locator` family (spec §Dynamic Disk Header Format: Parent Locator Entries;
+//! §Parent Locator Entry): the eight 24-byte parent locator entries at dynamic disk header bytes
 //! 576..768 (entry `i` at `576 + 24 i`) and the payloads they point at.
 //!
 //! Entry fields (bytes within the entry): platform code 0..4, platform data space 4..8,
@@ -39,7 +39,7 @@ fn entry_at(hoff: u64, i: usize) -> u64 {
     hoff.saturating_add(locator_at(i))
 }
 
-/// Checks the parent locators of a dynamic or differencing disk (reference B.6).
+/// Checks the parent locators of a dynamic or differencing disk.
 pub(super) fn check(ctx: &mut Ctx) {
     let layout = ctx.layout;
     let Some((hoff, header)) = &layout.header else {

@@ -77,7 +77,7 @@ super::rules! {
         enforced_by: "QEMU (`block-vpc: free_data_block_offset points after the end of file. The image has been truncated.`), blktap vhd-util check (`block %d (offset 0x%x) clobbers footer`), VirtualBox vhdRepair (`Entry %u points to invalid offset %llu, clearing`)",
         tolerated_by: "VirtualBox open path (no check; reads fail later)",
         breaks: ["QEMU", "blktap", "7-Zip"],
-        detail: "Dynamic/differencing disk: for some allocated BAT entry e, e x 512 + padded bitmap bytes + block size > EOF, i.e. the block (reference rule BAT-BLOCK-BEYOND-EOF) ends past the end of the file. The image was cut short, typically by an interrupted copy or a full disk; guest data in the missing part is lost and readers either refuse the image (QEMU) or fail on reads. Restore the complete file; failing that, clear the BAT entries of the missing blocks and rewrite the trailing footer. Grading: error in both profiles: guest data is missing and QEMU refuses the image.",
+        detail: "Dynamic/differencing disk: for some allocated BAT entry e, e x 512 + padded bitmap bytes + block size > EOF, i.e. the block ends past the end of the file. The image was cut short, typically by an interrupted copy or a full disk; guest data in the missing part is lost and readers either refuse the image (QEMU) or fail on reads. Restore the complete file; failing that, clear the BAT entries of the missing blocks and rewrite the trailing footer. Grading: error in both profiles: guest data is missing and QEMU refuses the image.",
     },
     FileGapBeforeFooter => {
         code: "FILE-GAP-BEFORE-FOOTER",

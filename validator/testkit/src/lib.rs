@@ -277,7 +277,7 @@ fn pyvhdi_cmd(mode: &str, chunk: usize, chain: &[&Path]) -> Result<Vec<u8>, Stri
 
 /// libvhdi's view of a chain (`chain[0]` the image, then its parent, grandparent, ...): media
 /// size and SHA-256 of the whole media. libvhdi takes the media size from the footer's
-/// *original* size (reference C24), so callers compare only images whose two sizes agree.
+/// *original* size (`libvhdi_file_footer_read_data`), so callers compare only images whose two sizes agree.
 ///
 /// # Errors
 /// libvhdi's error message when it cannot open or read the chain.
