@@ -10,7 +10,7 @@
 #                      zeros (each about 2 TiB of SHA-256: 20 to 30 minutes on one core)
 #   --no-generator     skip the vhd-generate floors (generation of empty 4, 16 and 64 GiB disks
 #                      and dense 256 MiB ones against SHA-256 plus writing the same bytes) and
-#                      the --jobs comparisons of the corpus commands
+#                      the --jobs comparisons of the corpus commands and check DIR
 #   --scaling          also time check/cat/digest/vhd-generate against virtual size (1 MiB to
 #                      2040 GiB), allocated size, number of images (1 to 10,000) and chain
 #                      depth (1 to 1024): target/bench-results/scaling.tsv
@@ -246,6 +246,18 @@ if [ "$GENERATOR" = 1 ]; then
     -n "vhd-generate corpus --check -j 1" "$G corpus --check -j 1" \
     -n "vhd-generate corpus --check" "$G corpus --check"
   rm -rf "$BENCH_DIR/gen"
+  # check DIR over 2,000 small images (16 MiB dynamic, 64 KiB written; the corpus itself is
+  # checked in about 0.1 s).
+  CD=$BENCH_DIR/checkdir
+  if [ ! -f "$CD/1999.vhd" ]; then
+    mkdir -p "$CD"
+    qemu-img create -q -f vpc -o subformat=dynamic "$CD/0.vhd" 16M
+    qemu-io -f vpc -c "write -P 0xab 0 64k" "$CD/0.vhd" >/dev/null
+    for ((i = 1; i < 2000; i++)); do cp "$CD/0.vhd" "$CD/$i.vhd"; done
+  fi
+  compare jobs-checkdir "$ROUNDS" --warmup 1 --runs 3 \
+    -n "vhd-validate check DIR -j 1" "$V check -j 1 $CD" \
+    -n "vhd-validate check DIR" "$V check $CD"
 fi
 
 if [ "$SCALING" = 1 ]; then
@@ -369,6 +381,7 @@ floor("gen-dense", "vhd-generate dynamic 256 MiB full", "sha256 + cp of 256 MiB"
 floor("jobs-verify", "vhd-validate corpus", "vhd-validate corpus -j 1", "<= 0.60")
 floor("jobs-generate", "vhd-generate corpus", "vhd-generate corpus -j 1", "<= 0.60")
 floor("jobs-check", "vhd-generate corpus --check", "vhd-generate corpus --check -j 1", "<= 0.60")
+floor("jobs-checkdir", "vhd-validate check DIR", "vhd-validate check DIR -j 1", "<= 0.60")
 print("| comparison | ours (median wall) | theirs (median wall) | measure | wall | CPU (user+sys) | floor |")
 print("|---|---|---|---|---|---|---|")
 for r in rows:

@@ -207,6 +207,23 @@ fn directory_input_is_recursive_filtered_and_sorted() {
     assert!(out.lines().last().unwrap().starts_with("summary: 3 images checked ("), "{out}");
 }
 
+/// `check DIR` runs images on several threads; every report (and the exit status) is the same
+/// as with one, in the same order, parents shared by chains included.
+#[test]
+fn check_dir_output_does_not_depend_on_jobs() {
+    let corpus = repo_root().join("corpus/generated");
+    for format in ["text", "json", "sarif"] {
+        let with = |jobs: &str| run(&["check", "--now", NOW, "--format", format, "-j", jobs, s(&corpus)]);
+        let one = with("1");
+        assert!(stdout(&one).len() > 10_000, "{format}: {}", stderr(&one));
+        for jobs in ["2", "5"] {
+            let many = with(jobs);
+            assert_eq!(many.status.code(), one.status.code(), "{format} -j {jobs}");
+            assert!(many.stdout == one.stdout && many.stderr == one.stderr, "{format} -j {jobs}");
+        }
+    }
+}
+
 #[test]
 fn directory_without_images_passes_with_a_note() {
     let dir = tempfile::tempdir().unwrap();

@@ -244,18 +244,43 @@ pub fn generate_case(
     // serves both digests.
     let lone_fixed = plans.len() == 1 && plans.first().is_some_and(|p| p.sparse.is_none());
     let model_changes = s.mutations.iter().any(|m| matches!(m.op, Op::SetBitmapBits { .. } | Op::SetBatEntry { .. }));
-    let virtual_state = |levels: &[ImagePlan]| {
+    let content_of = |levels: &[ImagePlan]| {
         let models: Vec<model::ImageModel> = levels.iter().map(|p| p.model.clone()).collect();
-        let size = models.first().map_or(0, |m| m.size);
-        (model::hasher(&model::content(&models), size), size)
+        (model::content(&models), models.first().map_or(0, |m| m.size))
     };
-    let early = (!model_changes && (want_digest || want_reference || lone_fixed && content_known))
-        .then(|| virtual_state(&plans));
+    let virtual_state = |levels: &[ImagePlan]| {
+        let (content, size) = content_of(levels);
+        (model::hasher(&content, size), size)
+    };
+    let state_known = !model_changes && (want_digest || want_reference || lone_fixed && content_known);
+    // The virtual digest is computed while the main image is written (each chunk of data
+    // generated once for both) when that image holds most of the disk; otherwise (a huge,
+    // mostly empty disk: hashing its zeros is the long part) before any file exists.
+    let fused = state_known.then(|| content_of(&plans)).filter(|(_, size)| {
+        plans.first().is_some_and(|p| size.saturating_sub(p.model.data_bytes()) <= p.model.data_bytes().max(FUSED_SIZE))
+    });
+    let early = (state_known && fused.is_none()).then(|| virtual_state(&plans));
+    // Without mutations a file is exactly what was written: its hash comes from the writes
+    // (a lone fixed disk's from the virtual disk's).
+    let unmutated = s.mutations.is_empty();
 
     std::fs::create_dir_all(case_dir).map_err(io(case_dir))?;
     let staging = tempfile::Builder::new().prefix(".vhd-generate-").tempdir_in(case_dir).map_err(io(case_dir))?;
-    for p in &plans {
-        plan::write_image(p, &staging.path().join(&p.file), false)?;
+    let mut fused_state = None;
+    let mut written = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        let path = staging.path().join(&p.file);
+        let file_hash = unmutated && !lone_fixed;
+        let h = match fused.as_ref().filter(|_| i == 0) {
+            Some((content, size)) => {
+                let mut disk = model::ModelHasher::new(content, *size);
+                let h = plan::write_image_hashed(p, &path, false, Some(&mut disk), file_hash)?;
+                fused_state = Some((disk.finish(), *size));
+                h
+            }
+            None => plan::write_image_hashed(p, &path, false, None, file_hash)?,
+        };
+        written.push(h);
     }
     let mut update_files = Vec::new();
     for (img, name) in update_images(s, &plans, seed)? {
@@ -280,7 +305,7 @@ pub fn generate_case(
         mutate::apply(&mut levels, m, &format!("mutations[{i}] ({})", m.op.name()))?;
     }
     let plans_view: Vec<ImagePlan> = levels.iter().map(|l| l.plan.clone()).collect();
-    let state = match early {
+    let state = match early.or(fused_state) {
         Some(st) => Some(st),
         None if want_digest || want_reference => Some(virtual_state(&plans_view)),
         None => None,
@@ -292,10 +317,15 @@ pub fn generate_case(
     let join = |name: &str| if rel_dir.is_empty() { name.to_string() } else { format!("{rel_dir}/{name}") };
     let chain: Vec<String> = levels.iter().filter(|l| !l.deleted).map(|l| join(&l.name)).collect();
     let mut files = Vec::new();
-    for l in levels.iter().filter(|l| !l.deleted) {
+    for (l, h) in levels.iter().zip(written).filter(|(l, _)| !l.deleted) {
         let p = l.path();
-        let shared = state.as_ref().filter(|_| lone_fixed);
-        let (sha256, len) = staged_sha256(&p, shared, &l.plan.model).map_err(io(&p))?;
+        let (sha256, len) = match h {
+            Some(h) => (vhd_validator::hex::encode(&h.finalize()), l.plan.file_len),
+            None => {
+                let shared = state.as_ref().filter(|_| lone_fixed);
+                staged_sha256(&p, shared, &l.plan.model, unmutated).map_err(io(&p))?
+            }
+        };
         files.push(CaseFile { path: join(&l.name), size: len, sha256 });
     }
     for name in update_files.iter().chain(extra_files) {
@@ -326,6 +356,9 @@ pub fn generate_case(
         check: s.check.as_ref().and_then(|c| c.max_depth).map(|d| CaseCheck { max_depth: Some(d) }),
     })
 }
+
+/// Virtual size up to which the digest is always computed while the main image is written.
+const FUSED_SIZE: u64 = 64 << 20;
 
 /// Salt of the unique ids of a template update's images (so they differ from the chain's).
 const UPDATE_SALT: u64 = 0x5550_4441_5445;
@@ -388,12 +421,22 @@ pub fn update_images(s: &Scenario, plans: &[ImagePlan], seed: u64) -> Result<Vec
 
 /// SHA-256 (hex) and length of a staged image file. With `shared` (the virtual disk's SHA-256
 /// state after its `size` bytes, for a lone fixed disk) and a file whose first `size` bytes are
-/// the model's ([`model::file_matches`]), only the bytes after them are hashed; otherwise the
-/// whole file, holes hashed without reading.
-fn staged_sha256(path: &Path, shared: Option<&(Sha256, u64)>, m: &model::ImageModel) -> std::io::Result<(String, u64)> {
+/// the model's (`unmutated`: as written, else checked by [`model::file_matches`]), only the
+/// bytes after them are hashed; otherwise the whole file, holes hashed without reading.
+fn staged_sha256(
+    path: &Path,
+    shared: Option<&(Sha256, u64)>,
+    m: &model::ImageModel,
+    unmutated: bool,
+) -> std::io::Result<(String, u64)> {
     let f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
-    let matches = |size| model::file_matches(&f, &model::content(std::slice::from_ref(m)), size);
+    let matches = |size| {
+        if unmutated {
+            return Ok(true);
+        }
+        model::file_matches(&f, &model::content(std::slice::from_ref(m)), size)
+    };
     let mut h = match shared {
         Some((h, size)) if matches(*size)? => {
             let mut h = h.clone();

@@ -126,6 +126,13 @@ impl ImageModel {
     pub fn sectors(&self) -> u64 {
         self.size.div_ceil(512)
     }
+
+    /// Bytes of non-zero pattern data stored inside the disk (what writing it costs).
+    pub fn data_bytes(&self) -> u64 {
+        let n = self.sectors();
+        let stored = self.stored.ranges().iter().filter(|r| !r.2.is_zero());
+        stored.map(|&(s, e, _)| e.min(n).saturating_sub(s).saturating_mul(512)).fold(0, u64::saturating_add)
+    }
 }
 
 /// The virtual disk content of `chain` (main image first, root last), as sector ranges with
@@ -173,33 +180,94 @@ impl<T: Copy + PartialEq> RangeMap<T> {
 /// is allocated or written for them: the cost is SHA-256 over `size` bytes plus generating the
 /// written data.
 pub fn hasher(content: &RangeMap<Fill>, size: u64) -> Sha256 {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; (CHUNK_SECTORS * 512) as usize];
-    let mut pos = 0u64; // bytes hashed so far
-    for &(s, e, fill) in content.ranges() {
-        let start = s.saturating_mul(512).min(size);
-        let end = e.saturating_mul(512).min(size);
-        hash_zeros(&mut h, start.saturating_sub(pos));
-        pos = pos.max(start);
-        if fill.is_zero() {
-            hash_zeros(&mut h, end.saturating_sub(pos));
-            pos = pos.max(end);
-            continue;
-        }
-        let mut lba = s;
-        while pos < end {
-            let sectors = (e - lba).min(CHUNK_SECTORS);
-            let bytes = (sectors * 512) as usize;
-            let chunk = buf.get_mut(..bytes).unwrap_or_default();
-            fill.fill(lba, chunk);
-            let take = (end - pos).min(bytes as u64) as usize;
-            h.update(chunk.get(..take).unwrap_or_default());
-            pos += take as u64;
-            lba += sectors;
-        }
+    ModelHasher::new(content, size).finish()
+}
+
+/// The virtual disk's SHA-256 computed in disk order while the images are written: the writer
+/// hands over the pattern bytes it has just generated ([`ModelHasher::feed`]), so data the
+/// virtual disk shows from the image being written is generated once for the file and the
+/// digest; everything else (zero runs, data of other chain levels, bytes the writer did not
+/// supply) the hasher makes itself, as [`hasher`] does.
+pub struct ModelHasher<'a> {
+    content: &'a RangeMap<Fill>,
+    size: u64,
+    h: Sha256,
+    /// Bytes hashed so far.
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> ModelHasher<'a> {
+    /// A hasher at byte 0 of the disk whose content is `content` and whose size is `size`.
+    pub fn new(content: &'a RangeMap<Fill>, size: u64) -> ModelHasher<'a> {
+        ModelHasher { content, size, h: Sha256::new(), pos: 0, buf: Vec::new() }
     }
-    hash_zeros(&mut h, size.saturating_sub(pos));
-    h
+
+    /// Hashes the model's bytes from the current position up to byte `to` (at most `size`);
+    /// where `supplied` (`(lba, fill, bytes)`: `fill`'s bytes for the sectors from `lba`)
+    /// holds the bytes the model wants there, they are hashed from it.
+    fn advance(&mut self, to: u64, supplied: Option<(u64, Fill, &[u8])>) {
+        let to = to.min(self.size);
+        if to <= self.pos {
+            return;
+        }
+        let ranges = self.content.ranges_in(self.pos / 512, to.div_ceil(512));
+        for &(s, e, fill) in ranges {
+            let start = s.saturating_mul(512).clamp(self.pos, to);
+            let end = e.saturating_mul(512).min(to);
+            hash_zeros(&mut self.h, start - self.pos);
+            self.pos = start;
+            if fill.is_zero() {
+                hash_zeros(&mut self.h, end.saturating_sub(self.pos));
+                self.pos = self.pos.max(end);
+                continue;
+            }
+            while self.pos < end {
+                // Supplied bytes of the same pattern are hashed from where they start ...
+                let mut stop = end;
+                if let Some((lba, _, bytes)) = supplied.filter(|&(_, f, _)| f.same_bytes(fill)) {
+                    let from = lba.saturating_mul(512);
+                    let until = from.saturating_add(bytes.len() as u64).min(end);
+                    if from <= self.pos && self.pos < until {
+                        let piece = bytes.get((self.pos - from) as usize..(until - from) as usize).unwrap_or_default();
+                        self.h.update(piece);
+                        self.pos = until;
+                        continue;
+                    }
+                    if from > self.pos {
+                        stop = stop.min(from);
+                    }
+                }
+                // ... the rest is generated here, a chunk at a time from the sector at `pos`.
+                let lba = self.pos / 512;
+                let sectors = e.saturating_sub(lba).min(CHUNK_SECTORS);
+                self.buf.resize((CHUNK_SECTORS * 512) as usize, 0);
+                let chunk = self.buf.get_mut(..(sectors * 512) as usize).unwrap_or_default();
+                fill.fill(lba, chunk);
+                let skip = (self.pos - lba * 512) as usize;
+                let take = (stop - self.pos).min(chunk.len().saturating_sub(skip) as u64) as usize;
+                self.h.update(chunk.get(skip..skip + take).unwrap_or_default());
+                self.pos += take as u64;
+            }
+        }
+        hash_zeros(&mut self.h, to - self.pos);
+        self.pos = to;
+    }
+
+    /// Hashes the disk up to the end of `bytes`, `fill`'s bytes for the sectors from `lba`
+    /// (the data the writer generated); they are used wherever the model holds the same
+    /// pattern, the rest is made as [`hasher`] does. Data before the current position is
+    /// ignored (already hashed), so any feeding order gives the same digest.
+    pub fn feed(&mut self, lba: u64, fill: Fill, bytes: &[u8]) {
+        let end = lba.saturating_mul(512).saturating_add(bytes.len() as u64);
+        self.advance(end, Some((lba, fill, bytes)));
+    }
+
+    /// The state after the disk's `size` bytes.
+    pub fn finish(mut self) -> Sha256 {
+        self.advance(self.size, None);
+        self.h
+    }
 }
 
 /// SHA-256 of the first `size` bytes of a disk whose content is `content` (zero elsewhere).
@@ -324,6 +392,49 @@ mod tests {
         disk[512..1000].fill(7);
         let want: [u8; 32] = Sha256::digest(&disk).into();
         assert_eq!(digest(&c, 1000), want);
+    }
+
+    /// Whatever the writer hands over (the model's bytes, another pattern's, out of order,
+    /// overlapping, past the end), the digest is the model's.
+    #[test]
+    fn fed_hasher_gives_the_model_digest_whatever_is_fed() {
+        let size = 5000 * 512 + 100;
+        let m = img(
+            Kind::Fixed,
+            size,
+            &[
+                (3, 2100, Fill::Random(3)),
+                (2100, 2200, Fill::Byte(0)),
+                (2500, 4990, Fill::Counter(7)),
+                (4999, 5001, Fill::Byte(1)),
+            ],
+            &[],
+        );
+        let c = content(&[m]);
+        let want = digest(&c, size);
+        let bytes = |fill: Fill, lba: u64, n: u64| {
+            let mut b = vec![0u8; (n * 512) as usize];
+            fill.fill(lba, &mut b);
+            b
+        };
+        let feeds: [&[(u64, u64, Fill)]; 4] = [
+            &[
+                (3, 2048, Fill::Random(3)),
+                (2051, 49, Fill::Random(3)),
+                (2500, 2490, Fill::Counter(7)),
+                (4999, 2, Fill::Byte(1)),
+            ],
+            &[(0, 3000, Fill::Random(3)), (2600, 100, Fill::Counter(7)), (2400, 300, Fill::Counter(7))],
+            &[(10, 10, Fill::Random(4)), (100, 10, Fill::Counter(7)), (4000, 2000, Fill::Counter(7))],
+            &[],
+        ];
+        for feed in feeds {
+            let mut h = ModelHasher::new(&c, size);
+            for &(lba, n, fill) in feed {
+                h.feed(lba, fill, &bytes(fill, lba, n));
+            }
+            assert_eq!(<[u8; 32]>::from(h.finish().finalize()), want, "{feed:?}");
+        }
     }
 
     #[test]

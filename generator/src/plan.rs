@@ -9,7 +9,7 @@
 //! image is the data followed by the footer.
 
 use crate::error::GenError;
-use crate::model::{ImageModel, RangeMap, RangeSet};
+use crate::model::{ImageModel, ModelHasher, RangeMap, RangeSet};
 use crate::pattern::{self, Fill, Purpose};
 use crate::scenario::{
     AllocBitmap, BitmapMode, BlockOrder, Image, Kind, LocatorCode, LocatorSpec, PartitionScheme, Pattern, Scenario,
@@ -17,9 +17,9 @@ use crate::scenario::{
 };
 use rand::seq::SliceRandom;
 use rand::Rng;
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write as _};
 use std::path::Path;
 use vhd_validator::format::bat::padded_bat_bytes;
 use vhd_validator::format::footer::{HOST_OS_WINDOWS, SHORT_FOOTER_SIZE};
@@ -28,6 +28,7 @@ use vhd_validator::format::{
     bitmap, Bat, BlockGeometry, DiskType, DynamicDiskHeader, Geometry, HardDiskFooter, ParentLocatorEntry, FOOTER_SIZE,
     UNALLOCATED,
 };
+use vhd_validator::io::hash_zeros;
 
 /// Default block size: 2 MiB.
 pub const DEFAULT_BLOCK_SIZE: u64 = 2 << 20;
@@ -949,40 +950,157 @@ fn image_plan(
     Ok(plan)
 }
 
-/// Writes `bytes` at `offset`, skipping all-zero 4 KiB runs (they stay holes).
+/// Writes `bytes` at `offset`, skipping all-zero 4 KiB runs (they stay holes); each run of
+/// other 4 KiB pieces is one positioned write.
 fn write_sparse(f: &mut File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut run = None; // start of the current run of pieces with data
     let mut pos = 0usize;
     for chunk in bytes.chunks(4096) {
         if chunk.iter().any(|&b| b != 0) {
-            f.seek(SeekFrom::Start(offset + pos as u64))?;
-            f.write_all(chunk)?;
+            run.get_or_insert(pos);
+        } else if let Some(start) = run.take() {
+            f.write_all_at(bytes.get(start..pos).unwrap_or_default(), offset + start as u64)?;
         }
         pos += chunk.len();
+    }
+    if let Some(start) = run {
+        f.write_all_at(bytes.get(start..).unwrap_or_default(), offset + start as u64)?;
     }
     Ok(())
 }
 
-/// Writes the pattern data of `stored` ranges inside `[lo, hi)` (sectors) at
-/// `base + (lba - lo) * 512`, never past `limit` bytes of data.
-fn write_data(f: &mut File, stored: &RangeMap<Fill>, lo: u64, hi: u64, base: u64, limit: u64) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 2048 * 512];
-    for &(s, e, fill) in stored.clipped(lo, hi).ranges() {
-        if fill.is_zero() {
-            continue;
-        }
-        let mut lba = s;
-        while lba < e {
-            let n = (e - lba).min(2048);
-            let chunk = buf.get_mut(..(n * 512) as usize).unwrap_or_default();
-            fill.fill(lba, chunk);
-            let rel = (lba - lo) * 512;
-            let take = limit.saturating_sub(rel).min(chunk.len() as u64) as usize;
-            write_sparse(f, base + rel, chunk.get(..take).unwrap_or_default())?;
-            lba += n;
-        }
-    }
-    Ok(())
+/// One chunk of pattern data to write: `sectors` sectors of `fill` from sector `lba`, of which
+/// the first `len` bytes go to byte `at` of the file (a data area may end inside the chunk).
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    lba: u64,
+    sectors: u64,
+    fill: Fill,
+    at: u64,
+    len: usize,
 }
+
+/// What a write pass puts into the file, in the order it is written: bytes (structures,
+/// bitmaps) or a chunk of pattern data, generated just before it is written.
+enum Item {
+    Bytes(u64, Vec<u8>),
+    Data(Piece),
+}
+
+/// Sectors of pattern data generated, written and hashed at a time (1 MiB).
+const CHUNK_SECTORS: u64 = 2048;
+
+/// The chunks of the pattern data of `stored` ranges inside `[lo, hi)` (sectors), at
+/// `base + (lba - lo) * 512`, never past `limit` bytes of data; zero patterns stay holes.
+fn pieces(stored: &RangeMap<Fill>, lo: u64, hi: u64, base: u64, limit: u64) -> impl Iterator<Item = Piece> {
+    let ranges = stored.clipped(lo, hi).ranges().to_vec();
+    ranges.into_iter().filter(|r| !r.2.is_zero()).flat_map(move |(s, e, fill)| {
+        std::iter::successors(Some(s), move |&l| Some(l.saturating_add(CHUNK_SECTORS)).filter(|&n| n < e)).filter_map(
+            move |lba| {
+                let rel = (lba - lo) * 512;
+                let sectors = (e - lba).min(CHUNK_SECTORS);
+                let len = limit.saturating_sub(rel).min(sectors * 512) as usize;
+                (len > 0).then_some(Piece { lba, sectors, fill, at: base + rel, len })
+            },
+        )
+    })
+}
+
+/// SHA-256 of a file computed from its writes, valid when they came in increasing,
+/// non-overlapping order into a file that was empty (holes are zeros): then nothing has to
+/// be read back.
+struct FileHasher {
+    h: Sha256,
+    pos: u64,
+    in_order: bool,
+}
+
+impl FileHasher {
+    fn feed(&mut self, at: u64, bytes: &[u8]) {
+        if at < self.pos || !self.in_order {
+            self.in_order = false;
+            return;
+        }
+        hash_zeros(&mut self.h, at - self.pos);
+        self.h.update(bytes);
+        self.pos = at.saturating_add(bytes.len() as u64);
+    }
+
+    /// The state after the file's `len` bytes, `None` when the writes were out of order.
+    fn finish(mut self, len: u64) -> Option<Sha256> {
+        (self.in_order && self.pos <= len).then(|| {
+            hash_zeros(&mut self.h, len - self.pos);
+            self.h
+        })
+    }
+}
+
+/// Writes `items` into `f`, each pattern chunk generated once and fed to the hashers
+/// (`disk`: the virtual disk in disk order; `file`: the file in file order). With more than
+/// one rayon worker (`--jobs`), the hashing runs on a second thread while the next chunks
+/// are generated and written (at most [`IN_FLIGHT`] chunks of 1 MiB).
+fn write_items(
+    f: &mut File,
+    items: impl Iterator<Item = Item>,
+    mut disk: Option<&mut ModelHasher<'_>>,
+    file: &mut Option<FileHasher>,
+) -> std::io::Result<()> {
+    let hashing = disk.is_some() || file.is_some();
+    let mut hash = move |item: &Item, buf: &[u8]| match item {
+        Item::Bytes(at, bytes) => {
+            if let Some(h) = file.as_mut() {
+                h.feed(*at, bytes);
+            }
+        }
+        Item::Data(p) => {
+            if let Some(h) = disk.as_deref_mut() {
+                h.feed(p.lba, p.fill, buf);
+            }
+            if let Some(h) = file.as_mut() {
+                h.feed(p.at, buf.get(..p.len).unwrap_or_default());
+            }
+        }
+    };
+    let mut write = |item: &Item, buf: &mut Vec<u8>| match item {
+        Item::Bytes(at, bytes) => write_sparse(f, *at, bytes),
+        Item::Data(p) => {
+            buf.resize((p.sectors * 512) as usize, 0);
+            p.fill.fill(p.lba, buf);
+            write_sparse(f, p.at, buf.get(..p.len).unwrap_or_default())
+        }
+    };
+    if !hashing || rayon::current_num_threads() < 2 {
+        let mut buf = Vec::new();
+        for item in items {
+            write(&item, &mut buf)?;
+            hash(&item, &buf);
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let (to_hash, hash_rx) = std::sync::mpsc::sync_channel::<(Item, Vec<u8>)>(IN_FLIGHT);
+        let (free_tx, free) = std::sync::mpsc::channel::<Vec<u8>>();
+        scope.spawn(move || {
+            for (item, buf) in hash_rx {
+                hash(&item, &buf);
+                // The writer may have stopped (an I/O error): nothing to hand the buffer to.
+                let _ = free_tx.send(buf);
+            }
+        });
+        for item in items {
+            let mut buf = free.try_recv().unwrap_or_default();
+            write(&item, &mut buf)?;
+            if to_hash.send((item, buf)).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Chunks of data handed to the hashing thread and not yet hashed, at most.
+const IN_FLIGHT: usize = 4;
 
 /// The sector bitmap bytes of `block` from the model's bits.
 pub fn bitmap_bytes(plan: &ImagePlan, sp: &SparsePlan, block: u64) -> Vec<u8> {
@@ -1011,6 +1129,25 @@ pub fn bitmap_bytes(plan: &ImagePlan, sp: &SparsePlan, block: u64) -> Vec<u8> {
 /// # Errors
 /// [`GenError::Exists`] or [`GenError::Io`].
 pub fn write_image(plan: &ImagePlan, path: &Path, force: bool) -> Result<(), GenError> {
+    write_image_hashed(plan, path, force, None, false).map(|_| ())
+}
+
+/// [`write_image`] that also feeds `disk` (the virtual disk's hasher, see
+/// [`ModelHasher::feed`]) the pattern data it writes and, with `file_hash`, returns the
+/// file's SHA-256 state after its `file_len` bytes, computed from the writes (`None` when
+/// they were not in file order, e.g. blocks laid out in descending order: the file must
+/// then be read back). Each chunk of data is generated once; hashing runs on another rayon
+/// worker while the chunk is written.
+///
+/// # Errors
+/// [`GenError::Exists`] or [`GenError::Io`].
+pub fn write_image_hashed(
+    plan: &ImagePlan,
+    path: &Path,
+    force: bool,
+    disk: Option<&mut ModelHasher<'_>>,
+    file_hash: bool,
+) -> Result<Option<Sha256>, GenError> {
     let io = |e: std::io::Error| GenError::Io { path: path.to_path_buf(), source: e };
     let mut f = if force {
         File::create(path).map_err(io)?
@@ -1024,38 +1161,40 @@ pub fn write_image(plan: &ImagePlan, path: &Path, force: bool) -> Result<(), Gen
         })?
     };
     f.set_len(plan.file_len).map_err(io)?;
+    let mut file = file_hash.then(|| FileHasher { h: Sha256::new(), pos: 0, in_order: true });
+    let bytes = |f: &mut File, file: &mut Option<FileHasher>, at: u64, b: &[u8]| {
+        if let Some(h) = file.as_mut() {
+            h.feed(at, b);
+        }
+        write_sparse(f, at, b).map_err(io)
+    };
     let footer = plan.footer.encode();
     let tail = footer.get(..plan.footer_len() as usize).unwrap_or(&footer);
     match &plan.sparse {
         None => {
-            write_data(&mut f, &plan.model.stored, 0, plan.model.sectors(), 0, plan.model.size).map_err(io)?;
+            let data = pieces(&plan.model.stored, 0, plan.model.sectors(), 0, plan.model.size);
+            write_items(&mut f, data.map(Item::Data), disk, &mut file).map_err(io)?;
         }
         Some(sp) => {
-            write_sparse(&mut f, 0, &footer).map_err(io)?;
-            write_sparse(&mut f, sp.header_offset, &sp.header.encode()).map_err(io)?;
+            bytes(&mut f, &mut file, 0, &footer)?;
+            bytes(&mut f, &mut file, sp.header_offset, &sp.header.encode())?;
             let bat = Bat { entries: sp.bat.clone() }.encode_padded(sp.bat_padding);
-            write_sparse(&mut f, sp.bat_offset, &bat).map_err(io)?;
+            bytes(&mut f, &mut file, sp.bat_offset, &bat)?;
             for l in &sp.locators {
-                write_sparse(&mut f, l.entry.platform_data_offset, &l.payload).map_err(io)?;
+                bytes(&mut f, &mut file, l.entry.platform_data_offset, &l.payload)?;
             }
             let g = sp.geom;
-            for (&b, &off) in &sp.blocks {
-                write_sparse(&mut f, off, &bitmap_bytes(plan, sp, b)).map_err(io)?;
+            let blocks = sp.blocks.iter().flat_map(|(&b, &off)| {
                 let lo = b * g.sectors_per_block;
-                write_data(
-                    &mut f,
-                    &plan.model.stored,
-                    lo,
-                    lo + g.sectors_per_block,
-                    off + g.bitmap_bytes(),
-                    g.block_size,
-                )
-                .map_err(io)?;
-            }
+                let data =
+                    pieces(&plan.model.stored, lo, lo + g.sectors_per_block, off + g.bitmap_bytes(), g.block_size);
+                std::iter::once(Item::Bytes(off, bitmap_bytes(plan, sp, b))).chain(data.map(Item::Data))
+            });
+            write_items(&mut f, blocks, disk, &mut file).map_err(io)?;
         }
     }
-    write_sparse(&mut f, plan.footer_offset, tail).map_err(io)?;
-    Ok(())
+    bytes(&mut f, &mut file, plan.footer_offset, tail)?;
+    Ok(file.and_then(|h| h.finish(plan.file_len)))
 }
 
 #[cfg(test)]
@@ -1103,6 +1242,35 @@ pub(crate) mod tests {
         assert_eq!((c.images, c.bat_entries, c.blocks, c.max_disk), (2, 8, 2, 4 << 20));
         assert_eq!(c.write_bytes, 8 * 4 + (1 << 20) + 2 * 512 + 1000);
         assert!(c.within(&c));
+    }
+
+    /// Writing with the hashers gives the virtual disk's digest of the content model and the
+    /// file's SHA-256 from the writes alone (blocks in file order), on one thread or two; a
+    /// layout whose blocks are not in file order gives no file hash (it must be read back).
+    #[test]
+    fn write_pass_hashes_the_disk_and_the_file_it_writes() {
+        let text = |order: &str| {
+            format!(
+                "description: d\nimage:\n  type: dynamic\n  size: 9 MiB\n  block_size: 1 MiB\n  layout: {{block_order: {order}}}\n  writes:\n    - {{sector: 1, count: 5000, pattern: {{random: 3}}}}\n    - {{sector: 7000, count: 3, pattern: {{fill: 9}}}}\n    - {{sector: 8000, count: 2000, bitmap: none, pattern: {{random: 4}}}}\n    - {{sector: 12000, count: 4000, pattern: {{counter: 5}}}}\n"
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (threads, order) in [(1, "ascending"), (2, "ascending"), (2, "descending")] {
+            let plans = plan_chain(&scenario(&text(order)), 1).expect("plans");
+            let p = &plans[0];
+            let content = crate::model::content(std::slice::from_ref(&p.model));
+            let mut disk = ModelHasher::new(&content, p.model.size);
+            let path = dir.path().join(format!("{threads}-{order}.vhd"));
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let file = pool.install(|| write_image_hashed(p, &path, false, Some(&mut disk), true)).expect("written");
+            assert_eq!(disk.finish().finalize(), crate::model::hasher(&content, p.model.size).finalize());
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.len() as u64, p.file_len);
+            match order {
+                "ascending" => assert_eq!(file.expect("in file order").finalize(), Sha256::digest(&bytes)),
+                _ => assert!(file.is_none()),
+            }
+        }
     }
 
     /// Placement skips every explicit reservation, overlapping or touching, with alignment.

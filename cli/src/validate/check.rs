@@ -44,6 +44,10 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_listed: u64,
 
+    /// Images checked at once (default: one per core); the output order does not depend on it.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
     /// Image files or directories.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -167,26 +171,32 @@ pub fn run(args: Args) -> Outcome {
     }
     let parent_dirs: Vec<String> = args.chain.parent_dirs.iter().map(|p| p.display().to_string()).collect();
     let now_unix = opts.now_unix.unwrap_or_default();
+    vhd_validator::parallel::set_jobs(args.jobs).map_err(Fatal::msg)?;
     let mut out = crate::stdout();
-    let mut cache = CheckCache::default();
-    let mut check = |file: &Path| {
-        let name = file.display().to_string();
-        match check_path_cached(file, &opts, &mut cache) {
-            Ok(report) => Ok(Checked { file: name, report }),
-            Err(e) => Err(Unreadable { file: name, message: e.to_string() }),
-        }
+    // Images are checked on every core (each worker with its own cache of checked parents) and
+    // reported one at a time in input order.
+    let check_all = |emit: &mut dyn FnMut(Result<Checked, Unreadable>) -> Result<(), Fatal>| {
+        let check = |cache: &mut CheckCache, file: &PathBuf| {
+            let name = file.display().to_string();
+            match check_path_cached(file, &opts, cache) {
+                Ok(report) => Ok(Checked { file: name, report }),
+                Err(e) => Err(Unreadable { file: name, message: e.to_string() }),
+            }
+        };
+        vhd_validator::parallel::for_each_in_order(&files, vhd_validator::parallel::jobs(), CheckCache::default, check, emit)
     };
     if args.format == Format::Sarif {
         let mut checked = Vec::new();
-        for file in &files {
-            match check(file) {
+        check_all(&mut |r| {
+            match r {
                 Ok(c) => checked.push(c),
                 Err(u) => {
                     crate::error(&u.message);
                     unreadable.push(u);
                 }
             }
-        }
+            Ok(())
+        })?;
         let run = Run {
             profile: opts.profile,
             now_unix,
@@ -218,8 +228,8 @@ pub fn run(args: Args) -> Outcome {
     }
     let mut seen = report::Seen::default();
     let mut first = true;
-    for file in &files {
-        match check(file) {
+    check_all(&mut |r| {
+        match r {
             Ok(c) => {
                 let above = seen.mark(&c);
                 if json {
@@ -237,7 +247,8 @@ pub fn run(args: Args) -> Outcome {
                 unreadable.push(u);
             }
         }
-    }
+        Ok(())
+    })?;
     if json {
         report::json_end(&mut out, &unreadable, &tally)?;
     } else {
