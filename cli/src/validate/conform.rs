@@ -116,21 +116,9 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = parse_seconds_or_zero)]
     pub timeout_per_gib: Duration,
 
-    /// Report format on standard output.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Also write a JUnit XML report to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-
-    /// Also write the JSON results to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-
-    /// Also write the Markdown matrix to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
+    /// Report format and report files.
+    #[command(flatten)]
+    pub report: ReportArgs,
 
     /// Directory for scratch copies of the cases (default: the system's temporary directory).
     #[arg(long, value_name = "DIR")]
@@ -333,16 +321,16 @@ pub fn run(args: Args) -> Outcome {
             s
         })
     };
-    if let Some(p) = &args.junit {
+    if let Some(p) = &args.report.junit {
         write_file(p, &junit_reader(&run)?)?;
     }
-    if let Some(p) = &args.json {
+    if let Some(p) = &args.report.json {
         write_file(p, &json().map_err(|e| Fatal::msg(e.to_string()))?)?;
     }
-    if let Some(p) = &args.markdown {
+    if let Some(p) = &args.report.markdown {
         write_file(p, &markdown_reader(&run))?;
     }
-    let text = match args.format {
+    let text = match args.report.format {
         Format::Text => text_reader(&run),
         Format::Json => json().map_err(|e| Fatal::msg(e.to_string()))?,
         Format::Markdown => markdown_reader(&run),
@@ -351,6 +339,26 @@ pub fn run(args: Args) -> Outcome {
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(if run.passed() { Status::Pass } else { Status::Fail })
+}
+
+/// The report options `conform` and `conform-writer` share.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Report format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Also write the JSON results to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Also write the Markdown matrix to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 /// The short tag of a status in text reports.

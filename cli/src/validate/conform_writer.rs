@@ -2,7 +2,7 @@
 //! disk types and validate each under the strict profile (docs/CONFORMANCE.md).
 
 use crate::conform::{
-    counts_text, junit_string, junit_suite, md_cell, md_details, parse_seconds, text_line, write_file, Format, JunitItem,
+    counts_text, junit_string, junit_suite, md_cell, md_details, parse_seconds, text_line, write_file, Format, JunitItem, ReportArgs,
     Listed,
 };
 use crate::{Fatal, Outcome, Status};
@@ -72,21 +72,9 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     pub timeout: Duration,
 
-    /// Report format on standard output.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Also write a JUnit XML report to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-
-    /// Also write the JSON results to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-
-    /// Also write the Markdown matrix to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
+    /// Report format and report files.
+    #[command(flatten)]
+    pub report: ReportArgs,
 
     /// Directory for the images while they are checked (default: the system's temporary
     /// directory; fixed images of large sizes are sparse files there).
@@ -202,16 +190,16 @@ pub fn run(args: Args) -> Outcome {
             })
             .map_err(|e| Fatal::msg(e.to_string()))
     };
-    if let Some(p) = &args.junit {
+    if let Some(p) = &args.report.junit {
         write_file(p, &junit_writer(&run)?)?;
     }
-    if let Some(p) = &args.json {
+    if let Some(p) = &args.report.json {
         write_file(p, &json()?)?;
     }
-    if let Some(p) = &args.markdown {
+    if let Some(p) = &args.report.markdown {
         write_file(p, &markdown_writer(&run, &sizes, &kinds))?;
     }
-    let text = match args.format {
+    let text = match args.report.format {
         Format::Text => text_writer(&run),
         Format::Json => json()?,
         Format::Markdown => markdown_writer(&run, &sizes, &kinds),
