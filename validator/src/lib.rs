@@ -32,5 +32,5 @@ pub mod parallel;
 pub mod progress;
 pub mod rules;
 
-pub use finding::Finding;
+pub use finding::{Finding, Text};
 pub use rules::{Code, Family, Profile, Severity};

@@ -79,7 +79,7 @@ fn result(f: &Finding) -> Value {
     if f.length > 0 {
         region.insert("byteLength".into(), json!(f.length));
     }
-    let mut text = f.message.clone();
+    let mut text = f.message.to_string();
     match (&f.expected, &f.actual) {
         (Some(e), Some(a)) => text.push_str(&format!(" (expected {e}, found {a})")),
         (Some(e), None) => text.push_str(&format!(" (expected {e})")),

@@ -464,7 +464,7 @@ pub fn mutate_corpus(corpus: &[CorpusChain], data: &[u8]) {
 /// What oracle 7 compares: the findings (image, rule code, structure path) of a chain and its
 /// meaning (see [`meaning`]), computed with fixed budgets.
 struct Verdict {
-    findings: BTreeSet<(usize, String, String)>,
+    findings: BTreeSet<(usize, String, vhd_validator::Text)>,
     meaning: Option<(u64, usize, ContentHash)>,
     errors: bool,
 }

@@ -223,7 +223,7 @@ fn evaluate(path: &Path) -> Eval {
     let mut errors = BTreeSet::new();
     for (i, img) in report.images.iter().enumerate() {
         for f in &img.findings {
-            let key = (i, f.code.as_str().to_string(), f.path.clone());
+            let key = (i, f.code.as_str().to_string(), f.path.to_string());
             if f.severity == Severity::Error {
                 errors.insert(key.clone());
             }

@@ -66,7 +66,7 @@ pub fn build(s: &Scenario, dir: &Path) -> Result<Built, GenError> {
     let mut errors: Vec<(u64, String)> = report
         .findings()
         .filter(|f| f.code.rule().strict == Severity::Error)
-        .map(|f| (f.offset, f.path.clone()))
+        .map(|f| (f.offset, f.path.to_string()))
         .collect();
     errors.sort();
     case.expected_codes = codes.clone();

@@ -13,9 +13,10 @@
 //! by the file family (`FILE-TRUNCATED`), not here.
 
 use super::{Capped, Ctx, Region};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::bat::padded_bat_bytes;
 use crate::format::{BlockGeometry, DynamicDiskHeader, SECTOR_SIZE, UNALLOCATED};
+use crate::lazy_text;
 use crate::rules::Code;
 
 /// 2^32: the first sector a 32-bit BAT entry cannot address.
@@ -51,8 +52,8 @@ pub(super) fn region_name(r: &Region) -> impl std::fmt::Display + '_ {
 }
 
 /// Byte range of a region for messages: `0x200..0x600` (formatted in place, no allocation).
-pub(super) fn range(start: u64, end: u64) -> impl std::fmt::Display + Copy {
-    #[derive(Clone, Copy)]
+pub(super) fn range(start: u64, end: u64) -> impl std::fmt::Display + Copy + PartialEq + Send + Sync + 'static {
+    #[derive(Clone, Copy, PartialEq)]
     struct Range(u64, u64);
     impl std::fmt::Display for Range {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,7 +123,7 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
     let mut beyond = Capped::new(ctx, Code::BatEntriesBeyondSize);
     for (n, e) in alloc.iter().map(|&(n, e)| (u64::from(n), e)) {
         let off = entry_offset(table_offset, n);
-        let path = || format!("bat[{n}]");
+        let path = || Text::format(format_args!("bat[{n}]"));
         let start = u64::from(e) * SECTOR_SIZE;
         let end = start.saturating_add(span_bytes);
         if let Some(g) = g {
@@ -134,9 +135,12 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
                         off,
                         4,
                         path(),
-                        format!(
-                            "block {n} starts at sector {e} and spans {} sectors, so it ends at sector {last}: past 2^32, beyond what 32-bit sector numbers address",
-                            g.span_sectors()
+                        lazy_text!(
+                            "block {n} starts at sector {e} and spans {span} sectors, so it ends at sector {last}: past 2^32, beyond what 32-bit sector numbers address",
+                            n,
+                            e,
+                            span = g.span_sectors(),
+                            last
                         ),
                     )
                     .actual(e)
@@ -149,10 +153,11 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
                         off,
                         4,
                         path(),
-                        format!(
-                            "block {n} occupies bytes {} and overlaps the trailing hard disk footer at {}",
-                            range(start, end),
-                            range(footer_start, file_size)
+                        lazy_text!(
+                            "block {n} occupies bytes {block} and overlaps the trailing hard disk footer at {footer}",
+                            n,
+                            block = range(start, end),
+                            footer = range(footer_start, file_size)
                         ),
                     )
                     .actual(e)
@@ -165,7 +170,11 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
                         off,
                         4,
                         path(),
-                        format!("block {n} is allocated, but the current size needs only {k} blocks (entries 0..{k})"),
+                        lazy_text!(
+                            "block {n} is allocated, but the current size needs only {k} blocks (entries 0..{k})",
+                            n,
+                            k
+                        ),
                     )
                     .expected("0xffffffff")
                     .actual(e)
@@ -175,12 +184,15 @@ fn check_entries(ctx: &mut Ctx, header: &DynamicDiskHeader, g: Option<BlockGeome
         let block = Region::new(start, span_bytes, String::new());
         if regions.iter().any(|r| r.overlaps(&block)) {
             meta.add(ctx, |c| {
-                use std::fmt::Write;
-                let mut message = format!("block {n} occupies bytes {} and overlaps ", range(start, end));
-                for (k, r) in regions.iter().filter(|r| r.overlaps(&block)).enumerate() {
-                    let sep = if k > 0 { ", " } else { "" };
-                    let _ = write!(message, "{sep}{} at {}", region_name(r), range(r.start, r.end));
-                }
+                let overlapped: Vec<Region> = regions.iter().filter(|r| r.overlaps(&block)).cloned().collect();
+                let message = Text::lazy((n, range(start, end), overlapped), |(n, block, overlapped), f| {
+                    write!(f, "block {n} occupies bytes {block} and overlaps ")?;
+                    for (k, r) in overlapped.iter().enumerate() {
+                        let sep = if k > 0 { ", " } else { "" };
+                        write!(f, "{sep}{} at {}", region_name(r), range(r.start, r.end))?;
+                    }
+                    Ok(())
+                });
                 Finding::new(c, off, 4, path(), message).actual(e)
             });
         }
@@ -220,25 +232,29 @@ fn check_block_overlap(ctx: &mut Ctx, table_offset: u64, g: BlockGeometry, alloc
         for &(ei, ni) in earlier.iter().take(listed) {
             let (a, b) = if ni < nj { ((ni, ei), (nj, ej)) } else { ((nj, ej), (ni, ei)) };
             pairs.add(ctx, |c| {
-                let how = if ei == ej {
-                    format!("both entries point at sector {ei}")
-                } else {
-                    format!(
-                        "block {} occupies sectors {}..{} and block {} sectors {}..{}",
-                        a.0,
-                        a.1,
-                        u64::from(a.1) + span,
-                        b.0,
-                        b.1,
-                        u64::from(b.1) + span
-                    )
-                };
+                let message = Text::lazy((a, b, span), |&(a, b, span), f| {
+                    write!(f, "blocks {} and {} overlap: ", a.0, b.0)?;
+                    if a.1 == b.1 {
+                        write!(f, "both entries point at sector {}", a.1)
+                    } else {
+                        write!(
+                            f,
+                            "block {} occupies sectors {}..{} and block {} sectors {}..{}",
+                            a.0,
+                            a.1,
+                            u64::from(a.1) + span,
+                            b.0,
+                            b.1,
+                            u64::from(b.1) + span
+                        )
+                    }
+                });
                 Finding::new(
                     c,
                     entry_offset(table_offset, u64::from(b.0)),
                     4,
-                    format!("bat[{}]", b.0),
-                    format!("blocks {} and {} overlap: {how}", a.0, b.0),
+                    Text::format(format_args!("bat[{}]", b.0)),
+                    message,
                 )
                 .actual(b.1)
             });

@@ -15,8 +15,9 @@
 //! allocated blocks cannot flood the report.
 
 use super::{Capped, Ctx};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE};
+use crate::lazy_text;
 use crate::rules::Code;
 
 /// Largest read of block data, in bytes (1 MiB); the buffer is allocated once per image.
@@ -146,15 +147,19 @@ pub(super) fn check(ctx: &mut Ctx) {
         if ctx.src.read_exact_at(start, &mut bitmap).is_err() {
             continue;
         }
-        let path = format!("block[{n}].bitmap");
+        let path = || Text::format(format_args!("block[{n}].bitmap"));
         if set_bits(&bitmap, 0, spb).0 == 0 {
             empty.add(ctx, |c| {
                 Finding::new(
                     c,
                     start,
                     g.bitmap_bytes(),
-                    &path,
-                    format!("block {n} is allocated but its sector bitmap has no bit set for its {spb} sectors"),
+                    path(),
+                    lazy_text!(
+                        "block {n} is allocated but its sector bitmap has no bit set for its {spb} sectors",
+                        n,
+                        spb
+                    ),
                 )
             });
         }
@@ -165,9 +170,13 @@ pub(super) fn check(ctx: &mut Ctx) {
                     Code::BitmapPastEnd,
                     start + first / 8,
                     g.bitmap_used_bytes() - first / 8,
-                    &path,
-                    format!(
-                        "{count} bits are set for sectors past the end of the disk ({total_sectors} sectors); the first is sector {first} of block {n}"
+                    path(),
+                    lazy_text!(
+                        "{count} bits are set for sectors past the end of the disk ({total_sectors} sectors); the first is sector {first} of block {n}",
+                        count,
+                        total_sectors,
+                        first,
+                        n
                     ),
                 );
             }
@@ -179,9 +188,12 @@ pub(super) fn check(ctx: &mut Ctx) {
                     c,
                     start + spb / 8,
                     g.bitmap_bytes() - spb / 8,
-                    &path,
-                    format!(
-                        "{count} bits of the padded sector bitmap past the block's {spb} sectors are set (the first is bit {first})"
+                    path(),
+                    lazy_text!(
+                        "{count} bits of the padded sector bitmap past the block's {spb} sectors are set (the first is bit {first})",
+                        count,
+                        spb,
+                        first
                     ),
                 )
             });
@@ -254,10 +266,14 @@ fn check_clear_sectors(
                 c,
                 data_start + k * SECTOR_SIZE,
                 SECTOR_SIZE,
-                format!("block[{n}].data"),
-                format!(
-                    "{count} sectors of block {n} whose bitmap bit is clear hold non-zero bytes; they {what}. The first is sector {k} of the block (disk sector {})",
-                    n.saturating_mul(g.sectors_per_block).saturating_add(k)
+                Text::format(format_args!("block[{n}].data")),
+                lazy_text!(
+                    "{count} sectors of block {n} whose bitmap bit is clear hold non-zero bytes; they {what}. The first is sector {k} of the block (disk sector {disk})",
+                    count,
+                    n,
+                    what,
+                    k,
+                    disk = n.saturating_mul(g.sectors_per_block).saturating_add(k)
                 ),
             )
         });

@@ -31,7 +31,7 @@
 
 use super::{check_parsed, finish, ChainReport, CheckOptions, FooterSource, ImageReport, Layout};
 use crate::chain::resolve::{walk_chain, ChainEnd, Link, RejectReason, Rejected};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::header::Field as HeaderField;
 use crate::format::{footer, format_uuid, timestamp, DiskType};
 use crate::io::FileSource;
@@ -101,8 +101,9 @@ pub fn check_chain_cached(path: &Path, src: FileSource, opts: &CheckOptions, cac
         null_parent_uuid(link, chain.links.get(i + 1), slot);
     }
     for (report, mut extra) in images.iter_mut().zip(added) {
+        let file = Text::shared(&report.file);
         for f in &mut extra {
-            f.file = report.file.clone();
+            f.file = file.clone();
         }
         report.findings.append(&mut extra);
         finish(&mut report.findings, opts.profile);
@@ -364,7 +365,7 @@ fn error_in_parent(images: &mut [ImageReport], links: &[Link], opts: &CheckOptio
             format!("chain[{k}]"),
             format!("ancestor {k} ({file}) has an error of its own ({first})"),
         );
-        f.file = img.file.clone();
+        f.file = Text::shared(&img.file);
         img.findings.push(f);
         finish(&mut img.findings, opts.profile);
     }
@@ -455,8 +456,8 @@ mod tests {
         let r = run(&p, &CheckOptions::default());
         let f = one(&r, 0, Code::ChainParentUuid);
         assert_eq!((f.offset, f.length, f.path.as_str()), (H + 40, 16, "header.parent_unique_id"));
-        assert_eq!(f.expected, Some(crate::format::format_uuid(&id(9))));
-        assert_eq!(f.actual, Some(crate::format::format_uuid(&id(1))));
+        assert_eq!(f.expected.as_deref(), Some(crate::format::format_uuid(&id(9)).as_str()));
+        assert_eq!(f.actual.as_deref(), Some(crate::format::format_uuid(&id(1)).as_str()));
         assert_eq!(chain_codes(&r, 0), vec![Code::ChainParentUuid]);
         assert_eq!(r.images.len(), 1);
 
@@ -495,7 +496,7 @@ mod tests {
         assert_eq!(codes, vec![Code::ChainParentUuidNull, Code::ChainParentTimestamp, Code::ChainBlockSizeMismatch]);
         let f = one(&r, 0, Code::ChainParentTimestamp);
         assert_eq!((f.offset, f.length, f.path.as_str()), (H + 56, 4, "header.parent_timestamp"));
-        assert_eq!(f.expected, Some(parent.timestamp.to_string()));
+        assert_eq!(f.expected.as_deref(), Some(parent.timestamp.to_string().as_str()));
         let f = one(&r, 0, Code::ChainBlockSizeMismatch);
         assert_eq!((f.offset, f.length, f.path.as_str()), (H + 32, 4, "header.block_size"));
         assert_eq!(f.severity, Severity::Info);
@@ -512,7 +513,10 @@ mod tests {
             let f = one(&r, 0, code);
             let len = std::fs::metadata(&p).unwrap().len();
             assert_eq!((f.offset, f.length, f.path.as_str()), (len - 512 + 48, 8, "footer.current_size"));
-            assert_eq!((f.expected.clone(), f.actual.clone()), (Some(SIZE.to_string()), Some(size.to_string())));
+            assert_eq!(
+                (f.expected.as_deref(), f.actual.as_deref()),
+                (Some(SIZE.to_string().as_str()), Some(size.to_string().as_str()))
+            );
         }
     }
 

@@ -7,10 +7,11 @@
 //! every allocated block (sector bitmap + data).
 
 use super::{Capped, Ctx, FooterSource, Layout};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::footer::{Field, COOKIE, FOOTER_SIZE, POISON_COOKIE};
 use crate::format::{format_tag, DiskType, HardDiskFooter};
 use crate::io::ReadAt;
+use crate::lazy_text;
 use crate::rules::Code;
 
 /// Smallest dynamic or differencing file: footer copy + dynamic disk header + footer (bytes).
@@ -192,17 +193,21 @@ fn truncated(ctx: &mut Ctx) {
                 c,
                 h.table_offset.saturating_add(n * 4),
                 4,
-                format!("bat[{n}]"),
-                format!(
-                    "block {n} occupies bytes [{start}, {end}) but the file ends at {size} ({} bytes missing)",
-                    end - start.max(size)
+                Text::format(format_args!("bat[{n}]")),
+                lazy_text!(
+                    "block {n} occupies bytes [{start}, {end}) but the file ends at {size} ({missing} bytes missing)",
+                    n,
+                    start,
+                    end,
+                    size,
+                    missing = end - start.max(size)
                 ),
             )
-            .expected(format!("block end <= {size}"))
+            .expected(format_args!("block end <= {size}"))
             .actual(end)
         });
     }
-    capped.finish(ctx, &format!("allocated blocks end past the end of the file ({size} bytes)"));
+    capped.finish(ctx, lazy_text!("allocated blocks end past the end of the file ({size} bytes)", size));
 }
 
 /// FILE-GAP-BEFORE-FOOTER: unused bytes between the end of data and the trailing footer.

@@ -10,7 +10,7 @@
 //! - with no usable footer at all, only the trailing cookie is reported.
 
 use super::{Ctx, FooterSource};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::footer::{
     Field, COOKIE, FEATURE_RESERVED, FEATURE_TEMPORARY, FOOTER_SIZE, HOST_OS_MAC, HOST_OS_WINDOWS, MAX_CURRENT_SIZE,
     VERSION_1_0,
@@ -50,8 +50,14 @@ pub(super) struct Site<'a> {
 }
 
 impl Site<'_> {
-    fn finding(&self, code: Code, field: Field, message: impl Into<String>) -> Finding {
-        Finding::new(code, field.at(self.base), field.len(), format!("{}.{}", self.name, field.name()), message)
+    fn finding(&self, code: Code, field: Field, message: impl Into<Text>) -> Finding {
+        Finding::new(
+            code,
+            field.at(self.base),
+            field.len(),
+            Text::format(format_args!("{}.{}", self.name, field.name())),
+            message,
+        )
     }
 }
 

@@ -9,7 +9,7 @@
 //! Parent locator entries (header bytes 576..768) belong to the locator family.
 
 use super::{Ctx, Region};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::bat::padded_bat_bytes;
 use crate::format::footer::{FOOTER_SIZE, MAX_CURRENT_SIZE};
 use crate::format::header::{Field, COOKIE, HEADER_SIZE, VERSION_1_0};
@@ -20,7 +20,7 @@ use crate::rules::Code;
 /// `INT_MAX / 4` (QEMU `vpc_open`, "Max Table Entries too large").
 pub(super) const MAX_TABLE_ENTRIES_INT_LIMIT: u64 = (i32::MAX as u64) / 4;
 
-fn at(hoff: u64, code: Code, field: Field, message: impl Into<String>) -> Finding {
+fn at(hoff: u64, code: Code, field: Field, message: impl Into<Text>) -> Finding {
     Finding::new(code, field.at(hoff), field.len(), field.path(), message)
 }
 

@@ -22,10 +22,11 @@
 
 use super::bat::{range, region_name};
 use super::{Ctx, Region};
-use crate::finding::Finding;
+use crate::finding::{Finding, Text};
 use crate::format::header::{self, locator_at};
 use crate::format::locator::{decoded_paths, Field, PayloadError, LOCATOR_ENTRY_SIZE};
 use crate::format::{DiskType, DynamicDiskHeader, ParentLocatorEntry, PlatformCode, SECTOR_SIZE};
+use crate::lazy_text;
 use crate::rules::Code;
 
 /// The file name of a decoded locator path: the part after the last `/` once `\` is `/`.
@@ -110,7 +111,7 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
     let mut seen: Vec<(u32, usize)> = Vec::new();
     for (i, loc) in header.parent_locators.iter().enumerate() {
         let at = entry_at(hoff, i);
-        let p = format!("header.parent_locator[{i}]");
+        let p = Text::format(format_args!("header.parent_locator[{i}]"));
         if loc.platform_code == 0 {
             if !loc.is_empty() {
                 ctx.report(
@@ -118,7 +119,7 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
                     at,
                     LOCATOR_ENTRY_SIZE as u64,
                     &p,
-                    format!("parent locator {i} has platform code 0 (none) but non-zero fields"),
+                    lazy_text!("parent locator {i} has platform code 0 (none) but non-zero fields", i),
                 );
             }
             continue;
@@ -130,8 +131,10 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
                     Code::LocatorDuplicateCode,
                     Field::PlatformCode.at(at),
                     Field::PlatformCode.len(),
-                    format!("{p}.{}", Field::PlatformCode.name()),
-                    format!("parent locators {first} and {i} both use platform code {}", code.name()),
+                    Text::format(format_args!("{p}.{}", Field::PlatformCode.name())),
+                    Text::lazy((first, i, code), |(first, i, code), f| {
+                        write!(f, "parent locators {first} and {i} both use platform code {}", code.name())
+                    }),
                 )
                 .actual(code.name()),
             );
@@ -143,8 +146,10 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
                 Code::LocatorDeprecatedCode,
                 Field::PlatformCode.at(at),
                 Field::PlatformCode.len(),
-                format!("{p}.{}", Field::PlatformCode.name()),
-                format!("parent locator {i} uses the deprecated platform code {}", code.name()),
+                Text::format(format_args!("{p}.{}", Field::PlatformCode.name())),
+                Text::lazy((i, code), |(i, code), f| {
+                    write!(f, "parent locator {i} uses the deprecated platform code {}", code.name())
+                }),
             );
         }
         check_fields(ctx, i, at, loc);
@@ -165,7 +170,7 @@ fn check_differencing(ctx: &mut Ctx, hoff: u64, header: &DynamicDiskHeader) {
 /// LOCATOR-SPACE-UNITS for a used entry `i` at file offset `at`.
 fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
     let layout = ctx.layout;
-    let p = format!("header.parent_locator[{i}]");
+    let p = Text::format(format_args!("header.parent_locator[{i}]"));
     let off = loc.platform_data_offset;
     let space = u64::from(loc.platform_data_space);
     let len = u64::from(loc.platform_data_length);
@@ -182,12 +187,15 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
                 Code::LocatorZeroFields,
                 field.at(at),
                 field.len(),
-                format!("{p}.{}", field.name()),
-                format!(
-                    "parent locator {i} is used (platform code {}) but its {} is zero",
-                    loc.code().name(),
-                    field.name().replace('_', " ")
-                ),
+                Text::format(format_args!("{p}.{}", field.name())),
+                Text::lazy((i, loc.code(), field.name()), |(i, code, name), f| {
+                    write!(
+                        f,
+                        "parent locator {i} is used (platform code {}) but its {} is zero",
+                        code.name(),
+                        name.replace('_', " ")
+                    )
+                }),
             )
             .actual(0),
         );
@@ -212,10 +220,11 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
                 Code::LocatorAlign,
                 Field::DataOffset.at(at),
                 Field::DataOffset.len(),
-                format!("{p}.{}", Field::DataOffset.name()),
-                format!(
-                    "the data offset of parent locator {i} is not a multiple of 512 ({} bytes past a sector)",
-                    off % SECTOR_SIZE
+                Text::format(format_args!("{p}.{}", Field::DataOffset.name())),
+                lazy_text!(
+                    "the data offset of parent locator {i} is not a multiple of 512 ({past} bytes past a sector)",
+                    i,
+                    past = off % SECTOR_SIZE
                 ),
             )
             .actual(off),
@@ -232,10 +241,14 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
                 Code::LocatorOffsetBounds,
                 Field::DataOffset.at(at),
                 Field::DataOffset.len(),
-                format!("{p}.{}", Field::DataOffset.name()),
-                format!(
-                    "the data of parent locator {i} (bytes {}, the larger of its data length {len} and data space {space} read as bytes) is not inside the file before the trailing footer at {footer_start:#x}",
-                    range(off, end)
+                Text::format(format_args!("{p}.{}", Field::DataOffset.name())),
+                lazy_text!(
+                    "the data of parent locator {i} (bytes {bytes}, the larger of its data length {len} and data space {space} read as bytes) is not inside the file before the trailing footer at {footer_start:#x}",
+                    i,
+                    bytes = range(off, end),
+                    len,
+                    space,
+                    footer_start
                 ),
             )
             .actual(off),
@@ -248,10 +261,13 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
                 Code::LocatorLengthSpace,
                 Field::DataLength.at(at),
                 Field::DataLength.len(),
-                format!("{p}.{}", Field::DataLength.name()),
-                format!(
-                    "the data length of parent locator {i} ({len} bytes) exceeds its data space read as bytes ({space}) and as sectors ({} bytes)",
-                    space.saturating_mul(SECTOR_SIZE)
+                Text::format(format_args!("{p}.{}", Field::DataLength.name())),
+                lazy_text!(
+                    "the data length of parent locator {i} ({len} bytes) exceeds its data space read as bytes ({space}) and as sectors ({sectors} bytes)",
+                    i,
+                    len,
+                    space,
+                    sectors = space.saturating_mul(SECTOR_SIZE)
                 ),
             )
             .actual(len),
@@ -264,10 +280,12 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
                 Code::LocatorSpaceUnreadable,
                 Field::DataSpace.at(at),
                 Field::DataSpace.len(),
-                format!("{p}.{}", Field::DataSpace.name()),
-                format!(
+                Text::format(format_args!("{p}.{}", Field::DataSpace.name())),
+                lazy_text!(
                     "the data space of parent locator {i} ({space}) is neither a sector count below 512 nor a \
-                     whole number of sectors in bytes, so blktap cannot read the locator"
+                     whole number of sectors in bytes, so blktap cannot read the locator",
+                    i,
+                    space
                 ),
             )
             .expected("below 512 (sectors) or a multiple of 512 (bytes)")
@@ -297,7 +315,7 @@ fn check_fields(ctx: &mut Ctx, i: usize, at: u64, loc: &ParentLocatorEntry) {
                 Code::LocatorSpaceUnits,
                 Field::DataSpace.at(at),
                 Field::DataSpace.len(),
-                format!("{p}.{}", Field::DataSpace.name()),
+                Text::format(format_args!("{p}.{}", Field::DataSpace.name())),
                 format!("the data space of parent locator {i} is ambiguous: {}", reasons.join("; ")),
             )
             .actual(space),
@@ -336,7 +354,7 @@ fn check_payload(
 ) {
     let off = loc.platform_data_offset;
     let len = u64::from(loc.platform_data_length);
-    let p = format!("header.parent_locator[{i}].data");
+    let p = Text::format(format_args!("header.parent_locator[{i}].data"));
     let path = match decoded {
         Ok(path) => path,
         Err(e) => {
@@ -395,20 +413,23 @@ fn check_overlap(ctx: &mut Ctx) {
     let (locs, others): (Vec<&Region>, Vec<&Region>) =
         regions.iter().partition(|r| r.what.starts_with("header.parent_locator["));
     for (k, l) in locs.iter().enumerate() {
-        let name = region_name(l);
         let hits = locs.iter().take(k).copied().chain(others.iter().copied()).filter(|r| r.overlaps(l));
         for r in hits {
             ctx.report(
                 Code::LocatorOverlap,
                 l.start,
                 l.end - l.start,
-                format!("{}.data", l.what),
-                format!(
-                    "{name} (bytes {}) overlaps {} (bytes {})",
-                    range(l.start, l.end),
-                    region_name(r),
-                    range(r.start, r.end)
-                ),
+                Text::format(format_args!("{}.data", l.what)),
+                Text::lazy(((*l).clone(), r.clone()), |(l, r), f| {
+                    write!(
+                        f,
+                        "{} (bytes {}) overlaps {} (bytes {})",
+                        region_name(l),
+                        range(l.start, l.end),
+                        region_name(r),
+                        range(r.start, r.end)
+                    )
+                }),
             );
         }
     }

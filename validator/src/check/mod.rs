@@ -19,7 +19,7 @@ pub(crate) mod testutil;
 pub use crate::chain::{ParentSearch, ResolveOptions, DEFAULT_MAX_DEPTH, MAX_CHAIN_DEPTH};
 pub use crate::format::layout::{FooterSource, Layout, Region};
 
-use crate::finding::{self, Finding};
+use crate::finding::{self, Finding, Text};
 use crate::format::DiskType;
 use crate::io::{FileSource, ReadAt};
 use crate::rules::{Code, Profile, Severity};
@@ -117,14 +117,7 @@ impl Ctx<'_> {
     }
 
     /// Records a finding built from its parts.
-    pub fn report(
-        &mut self,
-        code: Code,
-        offset: u64,
-        length: u64,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) {
+    pub fn report(&mut self, code: Code, offset: u64, length: u64, path: impl Into<Text>, message: impl Into<Text>) {
         self.findings.push(Finding::new(code, offset, length, path, message));
     }
 }
@@ -164,16 +157,21 @@ impl Capped {
 
     /// Pushes the summary finding, located at the BAT (the dynamic disk header's table offset,
     /// path `bat`), when some were left out.
-    pub(super) fn finish(self, ctx: &mut Ctx, what: &str) {
+    pub(super) fn finish(self, ctx: &mut Ctx, what: impl Into<Text>) {
         if self.count > self.cap {
-            let more = self.count - self.cap;
+            let (more, what) = (self.count - self.cap, what.into());
             let table_offset = ctx.layout.header.as_ref().map_or(0, |(_, h)| h.table_offset);
             ctx.report(
                 self.code,
                 table_offset,
                 0,
                 "bat",
-                format!("{} {what} in all; {more} more not listed individually", self.count),
+                crate::lazy_text!(
+                    "{count} {what} in all; {more} more not listed individually",
+                    count = self.count,
+                    what,
+                    more
+                ),
             );
         }
     }
@@ -227,8 +225,9 @@ pub(crate) fn check_parsed(src: &dyn ReadAt, layout: &Layout, file: &str, opts: 
         locator::check(&mut ctx);
     }
     let mut findings = ctx.findings;
+    let name = Text::shared(file);
     for f in &mut findings {
-        f.file = file.to_string();
+        f.file = name.clone();
     }
     finish(&mut findings, opts.profile);
     ImageReport {
