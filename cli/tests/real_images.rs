@@ -203,7 +203,7 @@ fn real_images_read_like_libvhdi() {
     for img in REAL {
         let path = dir.join(img.file);
         let (size, ours) = reader_digest(&path, &opts);
-        // libvhdi reports the original size (reference C24); all five images have original size
+        // libvhdi reports the original size; all five images have original size
         // == current size, so the two sizes must agree here.
         let (lsize, theirs) = vhdi_digest(&[&path]).unwrap_or_else(|e| panic!("{}: libvhdi: {e}", img.file));
         assert_eq!(lsize, size, "{}: libvhdi media size", img.file);

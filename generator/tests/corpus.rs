@@ -224,14 +224,14 @@ const KNOWN: &[(&str, Reader, Known)] = &[
     // QEMU takes the sector bitmap of a block smaller than 4 KiB to be 0 bytes long.
     ("dynamic/block-size/512b", Qemu, Differs),
     ("dynamic/header/block-size-small", Qemu, Differs),
-    // libvhdi sizes a disk from the original size (reference C24).
+    // libvhdi sizes a disk from the original size.
     ("dynamic/footer/original-size", Libvhdi, Size(2_097_152)),
     ("dynamic/size/original-larger", Libvhdi, Size(8_388_608)),
     // libvhdi refuses sector bitmaps smaller than a sector's worth of bits (blocks < 4 KiB
     // have a bitmap of less than one byte, padded to a sector).
     ("dynamic/block-size/512b", Libvhdi, Refuses),
     ("dynamic/header/block-size-small", Libvhdi, Refuses),
-    // libvhdi and 7-Zip do not read 511-byte footers (reference C2).
+    // libvhdi and 7-Zip do not read 511-byte footers.
     ("dynamic/file/short-footer", Libvhdi, Refuses),
     ("fixed/layout/short-footer", Libvhdi, Refuses),
     ("differencing/layout/short-footer", Libvhdi, Refuses),
@@ -250,7 +250,7 @@ const KNOWN: &[(&str, Reader, Known)] = &[
     // A child larger than its parent: both fail reading past the parent's end.
     ("differencing/chain/size-child-larger", Libvhdi, Refuses),
     ("differencing/chain/size-child-larger", SevenZip, Refuses),
-    // 7-Zip refuses more BAT entries than the size needs (reference C10) and non-zero reserved
+    // 7-Zip refuses more BAT entries than the size needs and non-zero reserved
     // bytes in the footer (C21), the dynamic disk header and a parent locator entry (C12).
     ("dynamic/bat/entries-beyond-size", SevenZip, Refuses),
     ("dynamic/header/max-table-entries-too-large", SevenZip, Refuses),
