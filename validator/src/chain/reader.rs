@@ -717,7 +717,12 @@ impl ChainReader {
         let mut buf = vec![0u8; self.chunk];
         let mut meter = Meter::start(progress, self.size, PROGRESS_STEP);
         if let Out::Sparse(f) = &mut out {
-            f.set_len(0)?;
+            // A file that holds bytes is emptied first (its holes must read as zero). An empty
+            // one is left alone: on ext4, truncating a file to zero makes its close wait for the
+            // data to reach the disk (`auto_da_alloc`), which tripled the time of a 1 GiB `cat`.
+            if f.metadata()?.len() != 0 {
+                f.set_len(0)?;
+            }
         }
         let mut pos = 0u64;
         self.pieces(0, 0, self.size, &mut |len, piece| {
