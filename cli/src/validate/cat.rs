@@ -115,9 +115,9 @@ pub fn run(args: Args) -> Outcome {
     drop(bar);
     let cannot = |e: &dyn std::fmt::Display| Fatal::msg(format!("cannot write {}: {e}", out_path.display()));
     written.map_err(|e| cannot(&e))?;
-    // Not fsynced, as `cp` and `qemu-img convert` do not: waiting for the disk tripled the time
-    // of a 1 GiB `cat` to a disk file system. The rename still makes OUT appear complete or not
-    // at all for every other process.
+    // Not fsynced, as `cp` and `qemu-img convert` do not: waiting for the disk costs more than
+    // the copy itself. The rename still makes OUT appear complete or not at all for every
+    // other process.
     let placed = if args.force { tmp.persist(out_path) } else { tmp.persist_noclobber(out_path) };
     placed.map_err(|e| cannot(&e.error))?;
     Ok(Status::Pass)
