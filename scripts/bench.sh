@@ -4,6 +4,7 @@
 # ratios hold even when the machine is busy; absolute times do not.
 #
 # Usage: scripts/bench.sh [--quick] [--with-2t-digest] [--no-generator] [--scaling] [--fuzz | --fuzz-only]
+#        [--baseline DIR]
 #   --quick            fewer runs (a smoke test of the script, not numbers to publish)
 #   --with-2t-digest   also time `digest` of the 2040 GiB mostly-empty disk and `vhd-generate`
 #                      of an empty 2040 GiB dynamic scenario against SHA-256 of 2040 GiB of
@@ -17,14 +18,19 @@
 #   --fuzz             also measure the validate_image fuzz target's exec/s on small inputs
 #                      (needs cargo-fuzz; two builds and 8 runs of FUZZ_SECONDS, default 30)
 #   --fuzz-only        only that
+#   --baseline DIR     also time DIR's release binaries (a checkout of an earlier commit, built
+#                      with cargo build --release) on DIR's own corpus and specs against ours:
+#                      check DIR, corpus verification, corpus generation and the conform no-op
 #
 # Environment: BENCH_DIR (default /dev/shm/vhd-bench: the `cat` floor is defined on tmpfs),
 # RESULTS (default target/bench-results). Needs hyperfine, qemu-img, qemu-io, openssl,
 # /usr/bin/time (GNU time) and python3; on Debian: apt-get install -y hyperfine qemu-utils time.
 set -euo pipefail
 
+START=$(pwd)
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+BASELINE=""
 QUICK=0
 WITH_2T=0
 GENERATOR=1
@@ -39,9 +45,17 @@ for a in "$@"; do
     --scaling) SCALING=1 ;;
     --fuzz) FUZZ=1 ;;
     --fuzz-only) FUZZ_ONLY=1 ;;
-    *) echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
+    --baseline) BASELINE_NEXT=1 ;;
+    *)
+      if [ "${BASELINE_NEXT:-0}" = 1 ]; then
+        BASELINE=$(cd "$START" && cd "$a" && pwd)
+        BASELINE_NEXT=0
+        continue
+      fi
+      echo "bench.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
+[ "${BASELINE_NEXT:-0}" = 1 ] && { echo "bench.sh: --baseline needs a directory" >&2; exit 2; }
 
 for tool in hyperfine qemu-img qemu-io openssl python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool is missing" >&2; exit 2; }
@@ -258,6 +272,38 @@ if [ "$GENERATOR" = 1 ]; then
   compare jobs-checkdir "$ROUNDS" --warmup 1 --runs 3 \
     -n "vhd-validate check DIR -j 1" "$V check -j 1 $CD" \
     -n "vhd-validate check DIR" "$V check $CD"
+  # The conformance runner's own overhead: a no-op reader that reads the sanity case and answers
+  # "unsupported" (exit 77) for every other case, so that every case is staged, run and judged;
+  # scratch in the system temporary directory (the default) and on tmpfs.
+  NOOP=$BENCH_DIR/noop.sh
+  printf '#!/bin/sh\ncase "$1" in *fixed-basic*) head -c 1048576 "$1"; exit 0;; esac\nexit 77\n' >"$NOOP"
+  chmod +x "$NOOP"
+  compare conform "$ROUNDS" -N --warmup 1 --runs 3 \
+    -n "vhd-validate conform no-op -j 1" "$V conform -j 1 --cmd '$NOOP {image}' corpus/generated" \
+    -n "vhd-validate conform no-op" "$V conform --cmd '$NOOP {image}' corpus/generated" \
+    -n "vhd-validate conform no-op, scratch on tmpfs" "$V conform --scratch /dev/shm --cmd '$NOOP {image}' corpus/generated"
+  # Against the single-core time the parallel floors were set on: BASELINE is a checkout of an
+  # earlier commit with its release binaries built (cargo build --release), each run on its
+  # own corpus and specs.
+  if [ -n "$BASELINE" ]; then
+    OV=$BASELINE/target/release/vhd-validate
+    OG=$BASELINE/target/release/vhd-generate
+    compare base-checkdir "$ROUNDS" -N --warmup 1 --runs 3 \
+      -n "baseline check DIR" "$OV check $CD" \
+      -n "vhd-validate check DIR" "$V check $CD"
+    compare base-verify 1 -N --warmup 1 --runs 3 \
+      -n "baseline corpus" "$OV corpus $BASELINE/corpus/generated" \
+      -n "vhd-validate corpus" "$V corpus corpus/generated"
+    compare base-generate 1 -N --warmup 0 --runs 3 --prepare "rm -rf $BENCH_DIR/gen $BENCH_DIR/gen-base" \
+      -n "baseline vhd-generate corpus" "$OG corpus --specs $BASELINE/specs --out $BENCH_DIR/gen-base" \
+      -n "vhd-generate corpus" "$G corpus --specs specs --out $BENCH_DIR/gen"
+    # The baseline fails the no-op (it has no sanity pass and counts "unsupported" as a
+    # failure): -i keeps its time.
+    compare base-conform 1 -i -N --warmup 1 --runs 3 \
+      -n "baseline conform no-op" "$OV conform --cmd '$NOOP {image}' $BASELINE/corpus/generated" \
+      -n "vhd-validate conform no-op" "$V conform --cmd '$NOOP {image}' corpus/generated"
+    rm -rf "$BENCH_DIR/gen" "$BENCH_DIR/gen-base"
+  fi
 fi
 
 if [ "$SCALING" = 1 ]; then
@@ -382,6 +428,17 @@ floor("jobs-verify", "vhd-validate corpus", "vhd-validate corpus -j 1", "<= 0.60
 floor("jobs-generate", "vhd-generate corpus", "vhd-generate corpus -j 1", "<= 0.60")
 floor("jobs-check", "vhd-generate corpus --check", "vhd-generate corpus --check -j 1", "<= 0.60")
 floor("jobs-checkdir", "vhd-validate check DIR", "vhd-validate check DIR -j 1", "<= 0.60")
+floor("conform", "vhd-validate conform no-op", "vhd-validate conform no-op -j 1", "<= 0.60")
+floor("base-checkdir", "vhd-validate check DIR", "baseline check DIR", "<= 0.60")
+floor("base-verify", "vhd-validate corpus", "baseline corpus", "<= 0.60")
+floor("base-generate", "vhd-generate corpus", "baseline vhd-generate corpus", "<= 0.60")
+floor("base-conform", "vhd-validate conform no-op", "baseline conform no-op", "<= 0.60")
+conform = load("conform")
+if conform:
+    for name in ("vhd-validate conform no-op", "vhd-validate conform no-op, scratch on tmpfs"):
+        if name in conform:
+            t = med(conform[name])
+            rows.append((f"{name} (whole corpus)", f"{t * 1000:.1f} ms", "", "overhead", f"{t:.2f} s", f"{cpu('conform', name):.2f} s CPU", "<= 1 s"))
 print("| comparison | ours (median wall) | theirs (median wall) | measure | wall | CPU (user+sys) | floor |")
 print("|---|---|---|---|---|---|---|")
 for r in rows:

@@ -1,4 +1,5 @@
-//! What the two command lines share: the progress bar they draw on a terminal.
+//! What the two command lines share: the progress bar they draw on a terminal, and the janitor
+//! that removes a killed command's temporary outputs.
 //!
 //! The binaries are `vhd-validate` (`src/validate/`: check, rules, explain, cat, digest, analyze,
 //! corpus, conform, conform-writer, explore) and `vhd-generate` (`src/generate/`: scenarios to
@@ -11,3 +12,4 @@
 #![forbid(unsafe_code)]
 
 pub mod bar;
+pub mod janitor;

@@ -889,11 +889,13 @@ pub(crate) fn first_difference(image: &Path, result: &Path, want_sha256: &str, l
 fn scratch_root(opts_dir: Option<&Path>) -> Result<tempfile::TempDir, ConformError> {
     let mut b = tempfile::Builder::new();
     b.prefix("vhd-conform-");
-    match opts_dir {
+    let root = match opts_dir {
         Some(d) => b.tempdir_in(d),
         None => b.tempdir(),
     }
-    .map_err(ConformError::Scratch)
+    .map_err(ConformError::Scratch)?;
+    vhd_validator::cleanup::watch(root.path());
+    Ok(root)
 }
 
 /// Copies the case's files into `root` (same relative paths): private copies, never links, so

@@ -453,6 +453,7 @@ pub fn run_writer(
         None => b.tempdir(),
     }
     .map_err(ConformError::Scratch)?;
+    vhd_validator::cleanup::watch(scratch.path());
     let mut implementations = Vec::new();
     for (wi, w) in writers.iter().enumerate() {
         let mut results = Vec::new();

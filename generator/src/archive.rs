@@ -101,6 +101,7 @@ pub fn write_archive(corpus: &Path, dest: &Path) -> Result<String, GenError> {
     let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp =
         tempfile::Builder::new().prefix(".vhd-corpus-archive-").tempfile_in(parent).map_err(|e| io_err(dest, e))?;
+    vhd_validator::cleanup::watch(tmp.path());
     {
         let mut w = BufWriter::new(tmp.as_file());
         let mut put = |bytes: &[u8]| w.write_all(bytes).map_err(|e| io_err(dest, e));
@@ -166,7 +167,9 @@ pub fn write_archive(corpus: &Path, dest: &Path) -> Result<String, GenError> {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| io_err(dest, e))?;
     }
+    let tmp_path = tmp.path().to_path_buf();
     tmp.persist(dest).map_err(|e| io_err(dest, e.error))?;
+    vhd_validator::cleanup::release(&tmp_path);
     Ok(top)
 }
 

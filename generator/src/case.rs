@@ -266,6 +266,7 @@ pub fn generate_case(
 
     std::fs::create_dir_all(case_dir).map_err(io(case_dir))?;
     let staging = tempfile::Builder::new().prefix(".vhd-generate-").tempdir_in(case_dir).map_err(io(case_dir))?;
+    vhd_validator::cleanup::watch(staging.path());
     let mut fused_state = None;
     let mut written = Vec::new();
     for (i, p) in plans.iter().enumerate() {

@@ -187,6 +187,8 @@ pub fn stage_output<T>(
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp =
         tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempdir_in(parent).map_err(io(parent))?;
+    // Removed by the process's janitor if the process is killed before the end.
+    vhd_validator::cleanup::watch(tmp.path());
     let value = fill(tmp.path())?;
     if existing.is_none() {
         let kept = tmp.keep();
@@ -194,6 +196,7 @@ pub fn stage_output<T>(
             let _ = std::fs::remove_dir_all(&kept);
             return Err(GenError::Io { path: out.to_path_buf(), source: e });
         }
+        vhd_validator::cleanup::release(&kept);
         return Ok(value);
     }
     let mut moves = Vec::new();
@@ -394,6 +397,7 @@ pub fn rebuild_corpus_with(specs: &Path, out: &Path, progress: &dyn Progress) ->
         .prefix(".generated-")
         .tempdir_in(parent)
         .map_err(|e| GenError::Io { path: parent.to_path_buf(), source: e })?;
+    vhd_validator::cleanup::watch(tmp.path());
     let inputs = collect_inputs(&[specs.to_path_buf()])?;
     let m = generate_inputs_with(&inputs, tmp.path(), &GenOptions::default(), progress)?;
     if out.exists() {
@@ -401,6 +405,7 @@ pub fn rebuild_corpus_with(specs: &Path, out: &Path, progress: &dyn Progress) ->
     }
     let kept = tmp.keep();
     std::fs::rename(&kept, out).map_err(|e| GenError::Io { path: out.to_path_buf(), source: e })?;
+    vhd_validator::cleanup::release(&kept);
     Ok(m)
 }
 
@@ -419,6 +424,7 @@ pub fn check_corpus(specs: &Path, out: &Path) -> Result<Vec<String>, GenError> {
 /// As [`check_corpus`].
 pub fn check_corpus_with(specs: &Path, out: &Path, progress: &dyn Progress) -> Result<Vec<String>, GenError> {
     let tmp = tempfile::tempdir().map_err(|e| GenError::Io { path: std::env::temp_dir(), source: e })?;
+    vhd_validator::cleanup::watch(tmp.path());
     let inputs = collect_inputs(&[specs.to_path_buf()])?;
     generate_inputs_with(&inputs, tmp.path(), &GenOptions::default(), progress)?;
     compare_trees(out, tmp.path())

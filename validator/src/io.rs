@@ -140,15 +140,19 @@ pub trait ReadAt {
 pub struct FileSource {
     file: File,
     len: u64,
+    #[cfg(unix)]
+    dev_ino: (u64, u64),
 }
 
 impl FileSource {
-    /// Opens `path` read-only with [`open_regular`] and records its length.
+    /// Opens `path` read-only with [`open_regular`] and records its length (from the same
+    /// `fstat` that found it a regular file).
     ///
     /// # Errors
     /// Any error from opening or `stat`ing the file; anything but a regular file is refused.
     pub fn open(path: &Path) -> io::Result<FileSource> {
-        FileSource::from_file(open_regular(path)?)
+        let (file, meta) = open_checked(path, false)?;
+        Ok(FileSource::from_parts(file, &meta))
     }
 
     /// Wraps a file already opened (and checked) by [`open_regular`] or
@@ -157,8 +161,46 @@ impl FileSource {
     /// # Errors
     /// An error from `stat`ing the file.
     pub fn from_file(file: File) -> io::Result<FileSource> {
-        let len = file.metadata()?.len();
-        Ok(FileSource { file, len })
+        let meta = file.metadata()?;
+        Ok(FileSource::from_parts(file, &meta))
+    }
+
+    fn from_parts(file: File, meta: &std::fs::Metadata) -> FileSource {
+        #[cfg(unix)]
+        let dev_ino = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        FileSource {
+            file,
+            len: meta.len(),
+            #[cfg(unix)]
+            dev_ino,
+        }
+    }
+}
+
+/// Which file an opened image is, so that two paths to one file are known as one (a cycle in
+/// a differencing chain, a parent shared by many children): the device and inode numbers
+/// recorded when it was opened on Unix (no further system call; hard links are one file),
+/// the canonical path elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileId(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] std::path::PathBuf);
+
+impl FileId {
+    /// The identity of `src`, opened from `path` (`path` is used only where there are no
+    /// inode numbers: then it is canonicalized, or taken as given when that fails).
+    pub fn of(src: &FileSource, path: &Path) -> FileId {
+        #[cfg(unix)]
+        {
+            let _ = path;
+            FileId(src.dev_ino)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = src;
+            FileId(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+        }
     }
 }
 
@@ -204,7 +246,7 @@ pub fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
 /// # Errors
 /// The error of `open`/`fstat`, or `InvalidInput` saying what the file is.
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    open_checked(path, false)
+    open_checked(path, false).map(|(file, _)| file)
 }
 
 /// [`open_regular`], but a symbolic link as the last component is refused (`O_NOFOLLOW`): for
@@ -213,10 +255,11 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 /// # Errors
 /// As [`open_regular`]; `ELOOP` for a symbolic link.
 pub fn open_regular_nofollow(path: &Path) -> io::Result<File> {
-    open_checked(path, true)
+    open_checked(path, true).map(|(file, _)| file)
 }
 
-fn open_checked(path: &Path, nofollow: bool) -> io::Result<File> {
+/// [`open_regular`] (or its `nofollow` form), with the metadata its `fstat` gave.
+fn open_checked(path: &Path, nofollow: bool) -> io::Result<(File, std::fs::Metadata)> {
     let mut o = std::fs::OpenOptions::new();
     o.read(true);
     #[cfg(unix)]
@@ -250,7 +293,7 @@ fn open_checked(path: &Path, nofollow: bool) -> io::Result<File> {
             ));
         }
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 impl ReadAt for FileSource {

@@ -13,6 +13,8 @@
 //! - [`io`]: read-only random access to image bytes.
 //! - [`progress`]: the progress hook long operations report to (front ends draw it).
 //! - [`parallel`]: case-level parallelism with results in input order.
+//! - [`cleanup`]: the hook through which temporary outputs are announced, so that a killed
+//!   process leaves none behind.
 //!
 //! Dependencies run one way: `format` ← `chain` (the reader) ← `check` (the rules). The library
 //! renders nothing, reads no clock and depends on nothing a command line needs; the command
@@ -22,6 +24,7 @@
 pub mod analyze;
 pub mod chain;
 pub mod check;
+pub mod cleanup;
 pub mod faults;
 pub mod finding;
 pub mod format;

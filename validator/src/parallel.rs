@@ -20,6 +20,16 @@ pub fn jobs() -> usize {
     rayon::current_num_threads()
 }
 
+/// The number of threads `--jobs N` asks for, without starting a pool: `N`, or one per core
+/// for `None` or `0` (one when the number of cores is unknown). For [`for_each_in_order`],
+/// which starts its own threads.
+pub fn jobs_wanted(jobs: Option<usize>) -> usize {
+    match jobs {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+    }
+}
+
 /// `f` of every item, run in parallel costliest first (by `cost`, ties in input order), so the
 /// longest job never starts last; the results come back in input order.
 pub fn map_costliest_first<T, R>(items: &[T], cost: impl Fn(&T) -> u64, f: impl Fn(&T) -> R + Sync) -> Vec<R>

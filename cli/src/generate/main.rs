@@ -289,6 +289,8 @@ fn with_bar<T>(label: &str, f: impl FnOnce(&dyn Progress) -> T) -> T {
 }
 
 fn main() -> ExitCode {
+    vhd_cli::janitor::serve_if_asked();
+    let _janitor = vhd_cli::janitor::install();
     let cli = Cli::parse();
     if let Err(e) = vhd_validator::parallel::set_jobs(cli.jobs) {
         eprintln!("vhd-generate: {e}");

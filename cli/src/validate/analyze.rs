@@ -371,6 +371,7 @@ fn write_atomic(dest: &Path, text: &str) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    vhd_validator::cleanup::watch(tmp.path());
     tmp.write_all(text.as_bytes())?;
     #[cfg(unix)]
     {

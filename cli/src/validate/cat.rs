@@ -110,6 +110,8 @@ pub fn run(args: Args) -> Outcome {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Fatal::msg(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+    // A 2 TiB sparse temporary file must not outlive a killed `cat`: the janitor removes it.
+    vhd_validator::cleanup::watch(tmp.path());
     let bar = progress::Bar::bytes(&args.image.display().to_string(), reader.size());
     let written = reader.write_raw_with(tmp.as_file_mut(), progress::hook(&bar));
     drop(bar);

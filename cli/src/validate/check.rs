@@ -98,18 +98,23 @@ pub fn is_image_name(path: &Path) -> bool {
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    let mut paths = Vec::new();
+    let mut listed = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        paths.push(entry.path());
+        // The type the directory listing gives (no stat; `lstat` where the file system does
+        // not say), not followed through a symbolic link.
+        let kind = entry.file_type().map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
+        listed.push((entry.path(), kind));
     }
-    paths.sort();
-    for p in paths {
-        let meta = std::fs::symlink_metadata(&p)
-            .map_err(|e| format!("cannot stat {}: {e}", p.display()))?;
-        if meta.is_dir() {
+    listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (p, kind) in listed {
+        if kind.is_dir() {
             walk(&p, found)?;
         } else if is_image_name(&p) {
+            if kind.is_file() {
+                found.push(p);
+                continue;
+            }
             // Decided by stat (which never blocks), following a symbolic link: only regular
             // files are images; a FIFO, device or socket named *.vhd is skipped with a note.
             match std::fs::metadata(&p).map(|m| vhd_validator::io::not_regular(&m)) {
@@ -171,7 +176,8 @@ pub fn run(args: Args) -> Outcome {
     }
     let parent_dirs: Vec<String> = args.chain.parent_dirs.iter().map(|p| p.display().to_string()).collect();
     let now_unix = opts.now_unix.unwrap_or_default();
-    vhd_validator::parallel::set_jobs(args.jobs).map_err(Fatal::msg)?;
+    // `for_each_in_order` starts its own threads: no pool is built.
+    let jobs = vhd_validator::parallel::jobs_wanted(args.jobs);
     let mut out = crate::stdout();
     // Images are checked on every core (each worker with its own cache of checked parents) and
     // reported one at a time in input order.
@@ -183,7 +189,7 @@ pub fn run(args: Args) -> Outcome {
                 Err(e) => Err(Unreadable { file: name, message: e.to_string() }),
             }
         };
-        vhd_validator::parallel::for_each_in_order(&files, vhd_validator::parallel::jobs(), CheckCache::default, check, emit)
+        vhd_validator::parallel::for_each_in_order(&files, jobs, CheckCache::default, check, emit)
     };
     if args.format == Format::Sarif {
         let mut checked = Vec::new();

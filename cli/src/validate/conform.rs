@@ -281,6 +281,7 @@ fn adapters(args: &Args, scratch: &Path) -> Result<Vec<Adapter>, Fatal> {
 pub fn run(args: Args) -> Outcome {
     vhd_validator::parallel::set_jobs(args.jobs).map_err(Fatal::msg)?;
     let probe_dir = tempfile::tempdir().map_err(|e| Fatal::msg(format!("cannot make a scratch directory: {e}")))?;
+    vhd_validator::cleanup::watch(probe_dir.path());
     let adapters = adapters(&args, probe_dir.path())?;
     let manifest = Manifest::load(&args.corpus).map_err(|e| Fatal::msg(e.to_string()))?;
     let expect = match &args.expect {

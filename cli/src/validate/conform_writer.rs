@@ -150,6 +150,7 @@ fn writers(args: &Args, scratch: &std::path::Path) -> Result<Vec<WriterAdapter>,
 /// Runs `conform-writer`.
 pub fn run(args: Args) -> Outcome {
     let probe_dir = tempfile::tempdir().map_err(|e| Fatal::msg(format!("cannot make a scratch directory: {e}")))?;
+    vhd_validator::cleanup::watch(probe_dir.path());
     let ws = writers(&args, probe_dir.path())?;
     let sizes: Vec<u64> = if args.sizes.is_empty() { DEFAULT_SIZES.to_vec() } else { args.sizes.clone() };
     let mut kinds = args.types.clone();

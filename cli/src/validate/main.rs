@@ -220,6 +220,8 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 }
 
 fn main() -> ExitCode {
+    vhd_cli::janitor::serve_if_asked();
+    let _janitor = vhd_cli::janitor::install();
     let args = with_default_subcommand(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

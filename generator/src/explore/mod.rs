@@ -231,6 +231,7 @@ pub fn explore(
         .prefix("vhd-explore-")
         .tempdir_in(&scratch_parent)
         .map_err(|e| ExploreError::Io(scratch_parent.clone(), e))?;
+    vhd_validator::cleanup::watch(scratch.path());
     let mut ropts = opts.reader.clone();
     ropts.cases.clear();
     ropts.scratch = Some(scratch.path().to_path_buf());

@@ -21,6 +21,7 @@ pub fn promote(from: &Path, id: &str, specs: &Path, tags: &[String], force: bool
     let file = if from.is_dir() { from.join("scenario.yaml") } else { from.to_path_buf() };
     let mut s = yaml::load_scenario(&file)?;
     let scratch = tempfile::tempdir().map_err(|e| GenError::Io { path: std::env::temp_dir(), source: e })?;
+    vhd_validator::cleanup::watch(scratch.path());
     let built = oracle::build(&s, scratch.path())?;
     let codes = built.case().map(|c| c.expected_codes.clone()).unwrap_or_default();
     declare(&mut s, &codes);
@@ -39,6 +40,7 @@ pub fn promote(from: &Path, id: &str, specs: &Path, tags: &[String], force: bool
     let dir = dest.parent().unwrap_or(specs);
     std::fs::create_dir_all(dir).map_err(|e| GenError::Io { path: dir.to_path_buf(), source: e })?;
     let tmp = dest.with_extension("yaml.tmp");
+    vhd_validator::cleanup::watch(&tmp);
     std::fs::write(&tmp, text).map_err(|e| GenError::Io { path: tmp.clone(), source: e })?;
     std::fs::rename(&tmp, &dest).map_err(|e| GenError::Io { path: dest.clone(), source: e })?;
     Ok(dest)

@@ -138,6 +138,7 @@ pub fn write_fault(out: &Path, f: &Fault, adapter: &Adapter, ropts: &ReaderOptio
     let tmp = out.join(format!(".{}.tmp", f.id));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    vhd_validator::cleanup::watch(&tmp);
     let text = yaml::to_yaml(&f.scenario)
         .map_err(|m| crate::error::GenError::Invalid { path: "scenario".into(), message: m })?;
     std::fs::write(tmp.join("scenario.yaml"), text).map_err(io(&tmp))?;
@@ -210,6 +211,7 @@ pub fn write_summaries(out: &Path, e: &Exploration) -> Result<(), ExploreError> 
         [("summary.json", serde_json::to_string_pretty(e).unwrap_or_default() + "\n"), ("summary.md", markdown(e))]
     {
         let tmp = out.join(format!(".{name}.tmp"));
+        vhd_validator::cleanup::watch(&tmp);
         std::fs::write(&tmp, text).map_err(io(&tmp))?;
         std::fs::rename(&tmp, out.join(name)).map_err(io(out))?;
     }

@@ -32,15 +32,15 @@
 //! equals the child's parent unique id is the parent. A child whose parent unique id is all zero
 //! (blktap's mark of a raw parent) skips the unique id comparison: the first existing VHD wins.
 //!
-//! [`walk_chain`] follows parents up to the base image with cycle detection (by canonical path
-//! and by footer unique id) and a depth limit ([`ResolveOptions::max_depth`], child included). It
+//! [`walk_chain`] follows parents up to the base image with cycle detection (by file identity,
+//! [`FileId`], and by footer unique id) and a depth limit ([`ResolveOptions::max_depth`], child included). It
 //! is the one walk shared by the chain rules (the checks' `chain` family) and the reference reader
 //! ([`super::ChainReader::open`]), so both see the same chain.
 
 use crate::format::header;
 use crate::format::locator::{decode_legacy, decoded_paths, read_payload};
 use crate::format::{format_uuid, DiskType, DynamicDiskHeader, Layout, PlatformCode};
-use crate::io::{open_regular, open_regular_nofollow, FileSource, ReadAt};
+use crate::io::{open_regular, open_regular_nofollow, FileId, FileSource, ReadAt};
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -310,8 +310,8 @@ pub fn candidates(
 pub struct Link {
     /// The path it was opened by (for a parent: the candidate path that resolved).
     pub path: PathBuf,
-    /// The canonical path (or `path` when it cannot be canonicalized).
-    pub canonical: PathBuf,
+    /// Which file it is (the same for every path to it).
+    pub id: FileId,
     /// The image, opened read-only.
     pub src: FileSource,
     /// Its structures, as [`Layout::parse`] reads them.
@@ -379,10 +379,6 @@ pub enum Resolution {
         /// order (always empty under [`ParentSearch::Anywhere`]).
         refused: Vec<Refused>,
     },
-}
-
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Most symbolic links [`confine`] follows for one path (as the kernel's own limit of 40).
@@ -588,9 +584,8 @@ fn resolve_parent_in(
             rejected.push(Rejected { candidate: cand, reason: RejectReason::UuidMismatch(id) });
             continue;
         }
-        // Confined: the gate already resolved every link, so its path is the canonical one.
-        let canonical = real_path.unwrap_or_else(|| canonical(&cand.path));
-        let link = Link { path: cand.path, canonical, src, layout, found_by: Some(cand.found_by) };
+        let id = FileId::of(&src, real_path.as_deref().unwrap_or(&cand.path));
+        let link = Link { path: cand.path, id, src, layout, found_by: Some(cand.found_by) };
         return Resolution::Found { link: Box::new(link), rejected };
     }
     Resolution::NotFound { rejected, tried, refused }
@@ -693,7 +688,7 @@ impl ResolvedChain {
 pub fn walk_chain(child: &Path, src: FileSource, opts: impl Into<ResolveOptions>) -> ResolvedChain {
     let opts = &opts.into();
     let layout = Layout::parse(&src);
-    let first = Link { path: child.to_path_buf(), canonical: canonical(child), src, layout, found_by: None };
+    let first = Link { path: child.to_path_buf(), id: FileId::of(&src, child), src, layout, found_by: None };
     let limit = opts.max_depth.clamp(1, MAX_CHAIN_DEPTH);
     let mut links = vec![first];
     let mut rejected_all = Vec::new();
@@ -717,7 +712,7 @@ pub fn walk_chain(child: &Path, src: FileSource, opts: impl Into<ResolveOptions>
         match resolve_parent_in(&last.path, &last.src, header, opts, r) {
             Resolution::NotFound { rejected, tried, refused } => break ChainEnd::NotFound { rejected, tried, refused },
             Resolution::Found { link, rejected } => {
-                let by_path = links.iter().position(|l| l.canonical == link.canonical);
+                let by_path = links.iter().position(|l| l.id == link.id);
                 let id = link.layout.footer().map(|f| f.unique_id).filter(|id| *id != [0u8; 16]);
                 let by_id =
                     id.and_then(|id| links.iter().position(|l| l.layout.footer().is_some_and(|f| f.unique_id == id)));

@@ -7,7 +7,7 @@
 //! sectors follow. Only blocks that lie wholly inside the file are examined, and of blocks that
 //! overlap each other (BAT-BLOCK-OVERLAP) only the first in file order, so that every byte of
 //! the file is read at most once: time is linear in the allocated data and memory is bounded by
-//! one bitmap (at most 1 MiB) plus one data buffer of [`DATA_CHUNK`] bytes.
+//! one bitmap (at most 1 MiB) plus one data buffer of at most [`DATA_CHUNK`] bytes.
 //!
 //! Each rule reports at most one finding per block, giving the number of sectors concerned and
 //! the first of them, and lists at most [`super::CheckOptions::max_listed`] blocks per image:
@@ -20,7 +20,8 @@ use crate::format::{BlockGeometry, DiskType, SectorBitmap, SECTOR_SIZE};
 use crate::lazy_text;
 use crate::rules::Code;
 
-/// Largest read of block data, in bytes (1 MiB); the buffer is allocated once per image.
+/// Largest read of block data, in bytes (1 MiB); the buffer grows to the largest read made
+/// and lives for one image.
 pub(super) const DATA_CHUNK: u64 = 1 << 20;
 
 /// Counts the set bits among bits `[from, to)` of `bytes` (MSB first; bits past the slice count
@@ -129,15 +130,15 @@ pub(super) fn check(ctx: &mut Ctx) {
     // The window never needs to exceed the file (blocks lie wholly inside it).
     let chunk_sectors = (DATA_CHUNK / SECTOR_SIZE).min(spb).min(layout.file_size.div_ceil(SECTOR_SIZE)).max(1);
     let mut bitmap = vec![0u8; bitmap_len];
-    let mut data = if ctx.opts.read_block_data {
-        vec![0u8; usize::try_from(chunk_sectors * SECTOR_SIZE).unwrap_or(0)]
-    } else {
-        Vec::new()
-    };
+    // The window for data under clear bits, in sectors (none without `read_block_data`); its
+    // buffer grows to the largest read actually made (a disk whose bitmaps are all set, as
+    // QEMU writes them, reads no data and allocates nothing).
+    let window = if ctx.opts.read_block_data { chunk_sectors } else { 0 };
+    let mut data = Vec::new();
     let mut empty = Capped::new(ctx, Code::BitmapEmptyBlock);
     let mut padding = Capped::new(ctx, Code::BitmapPadding);
     let mut clear = match kind {
-        _ if data.is_empty() => None,
+        _ if window == 0 => None,
         DiskType::Dynamic => Some(Capped::new(ctx, Code::BitmapZeroSectorNonzero)),
         DiskType::Differencing => Some(Capped::new(ctx, Code::BitmapClearSectorNonzeroDiff)),
         _ => None,
@@ -199,7 +200,7 @@ pub(super) fn check(ctx: &mut Ctx) {
             });
         }
         if let Some(clear) = clear.as_mut() {
-            check_clear_sectors(ctx, clear, kind, g, n, start, &bitmap, &mut data);
+            check_clear_sectors(ctx, clear, kind, g, n, start, &bitmap, window, &mut data);
         }
     }
     empty.finish(ctx, "allocated blocks with an empty sector bitmap");
@@ -215,8 +216,8 @@ fn is_zero(b: &[u8]) -> bool {
 }
 
 /// BITMAP-ZERO-SECTOR-NONZERO (dynamic) / BITMAP-CLEAR-SECTOR-NONZERO-DIFF (differencing):
-/// reads the data under clear bits in windows of at most `data.len()` bytes, one read per
-/// window that has a clear bit, and reports the block once.
+/// reads the data under clear bits in windows of at most `window` sectors, one read per
+/// window that has a clear bit (into `data`, grown as needed), and reports the block once.
 #[allow(clippy::too_many_arguments)]
 fn check_clear_sectors(
     ctx: &mut Ctx,
@@ -226,9 +227,9 @@ fn check_clear_sectors(
     n: u64,
     start: u64,
     bitmap: &[u8],
-    data: &mut [u8],
+    window: u64,
+    data: &mut Vec<u8>,
 ) {
-    let window = data.len() as u64 / SECTOR_SIZE;
     if window == 0 {
         return;
     }
@@ -240,8 +241,13 @@ fn check_clear_sectors(
     while w < g.sectors_per_block {
         let end = (w + window).min(g.sectors_per_block);
         if let Some((lo, hi)) = clear_bounds(bitmap, w, end) {
-            let len = (hi - lo + 1) * SECTOR_SIZE;
-            let Some(buf) = usize::try_from(len).ok().and_then(|l| data.get_mut(..l)) else {
+            let Ok(len) = usize::try_from((hi - lo + 1) * SECTOR_SIZE) else {
+                return;
+            };
+            if data.len() < len {
+                data.resize(len, 0);
+            }
+            let Some(buf) = data.get_mut(..len) else {
                 return;
             };
             if ctx.src.read_exact_at(data_start + lo * SECTOR_SIZE, buf).is_err() {

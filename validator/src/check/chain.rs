@@ -47,13 +47,35 @@ pub fn check_chain(path: &Path, src: FileSource, opts: &CheckOptions) -> ChainRe
     check_chain_cached(path, src, opts, &mut CheckCache::default())
 }
 
-/// The own findings of images already checked in a run (by canonical path, name and length),
+/// The own findings of images already checked in a run (by file identity, name and length),
 /// so that a parent shared by many children is checked once. Holds at most
 /// [`CheckCache::CAP`] images; past that it starts again. Use one cache per set of
 /// [`CheckOptions`].
 #[derive(Debug, Default)]
 pub struct CheckCache {
-    map: std::collections::HashMap<(std::path::PathBuf, String), (u64, ImageReport)>,
+    map: std::collections::HashMap<(crate::io::FileId, String), Own>,
+}
+
+/// What the cache keeps of one image: its report without the parsed structures, and the
+/// file length it was checked at.
+#[derive(Debug)]
+struct Own {
+    len: u64,
+    disk_type: Option<String>,
+    virtual_size: Option<u64>,
+    findings: Vec<Finding>,
+}
+
+impl Own {
+    fn report(&self, file: String) -> ImageReport {
+        ImageReport {
+            file,
+            disk_type: self.disk_type.clone(),
+            virtual_size: self.virtual_size,
+            findings: self.findings.clone(),
+            layout: None,
+        }
+    }
 }
 
 impl CheckCache {
@@ -62,18 +84,18 @@ impl CheckCache {
 
     fn own(&mut self, link: &Link, name: String, opts: &CheckOptions) -> ImageReport {
         use crate::io::ReadAt;
-        let key = (link.canonical.clone(), name);
+        let key = (link.id.clone(), name);
         let len = link.src.len();
-        if let Some((l, r)) = self.map.get(&key) {
-            if *l == len {
-                return r.clone();
-            }
+        if let Some(own) = self.map.get(&key).filter(|own| own.len == len) {
+            return own.report(key.1);
         }
         let r = check_parsed(&link.src, &link.layout, &key.1, opts);
         if self.map.len() >= CheckCache::CAP {
             self.map.clear();
         }
-        self.map.insert(key, (len, r.clone()));
+        let own =
+            Own { len, disk_type: r.disk_type.clone(), virtual_size: r.virtual_size, findings: r.findings.clone() };
+        self.map.insert(key, own);
         r
     }
 }
