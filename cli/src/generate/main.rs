@@ -288,6 +288,9 @@ fn with_bar<T>(label: &str, f: impl FnOnce(&dyn Progress) -> T) -> T {
     f(hook(&Bar::counter(label)))
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     vhd_cli::janitor::serve_if_asked();
     let _janitor = vhd_cli::janitor::install();

@@ -185,7 +185,14 @@ pub fn run(args: Args) -> Outcome {
         let check = |cache: &mut CheckCache, file: &PathBuf| {
             let name = file.display().to_string();
             match check_path_cached(file, &opts, cache) {
-                Ok(report) => Ok(Checked { file: name, report }),
+                Ok(mut report) => {
+                    // The reports do not use the parsed structures: they are freed here, on
+                    // the worker that made them, not on the thread that prints.
+                    for image in &mut report.images {
+                        image.layout = None;
+                    }
+                    Ok(Checked { file: name, report })
+                }
                 Err(e) => Err(Unreadable { file: name, message: e.to_string() }),
             }
         };

@@ -219,6 +219,9 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
     args
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     vhd_cli::janitor::serve_if_asked();
     let _janitor = vhd_cli::janitor::install();

@@ -64,12 +64,29 @@ fn last_bit(bytes: &[u8], from: u64, to: u64, clear: bool) -> Option<u64> {
 }
 
 /// Counts bits in `[from, to)` that are set (or clear, with `clear`), and finds the first.
+/// Byte-aligned runs of 64 bits inside the slice are taken a word at a time.
 fn scan_bits(bytes: &[u8], from: u64, to: u64, clear: bool) -> (u64, Option<u64>) {
     let mut count = 0u64;
     let mut first = None;
     let mut bit = from;
     while bit < to {
         let byte_index = bit / 8;
+        if bit % 8 == 0 && to - bit >= 64 {
+            let word = usize::try_from(byte_index)
+                .ok()
+                .and_then(|i| bytes.get(i..i.checked_add(8)?))
+                .and_then(|w| <[u8; 8]>::try_from(w).ok());
+            if let Some(word) = word {
+                let raw = u64::from_be_bytes(word);
+                let hits = if clear { !raw } else { raw };
+                if hits != 0 {
+                    count += u64::from(hits.count_ones());
+                    first.get_or_insert(bit + u64::from(hits.leading_zeros()));
+                }
+                bit += 64;
+                continue;
+            }
+        }
         let lo = bit % 8;
         let hi = (to - byte_index * 8).min(8);
         let raw = byte_at(bytes, byte_index);
@@ -323,6 +340,42 @@ mod tests {
         assert_eq!(clear_bounds(&b, 17, 27), Some((24, 26)));
         // Past the slice every bit reads clear.
         assert_eq!(clear_bounds(&b, 31, 40), Some((32, 39)));
+    }
+
+    /// The word-at-a-time scan agrees with a bit-by-bit count on every range of bitmaps that
+    /// mix full, empty and patterned bytes (bits past the slice clear).
+    #[test]
+    fn bit_scans_agree_with_a_bit_by_bit_model() {
+        fn naive(b: &[u8], from: u64, to: u64, clear: bool) -> (u64, Option<u64>) {
+            let bits: Vec<u64> = (from..to)
+                .filter(|&i| {
+                    let set = b.get((i / 8) as usize).is_some_and(|x| x & (0x80 >> (i % 8)) != 0);
+                    set != clear
+                })
+                .collect();
+            (bits.len() as u64, bits.first().copied())
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in [0usize, 1, 7, 8, 9, 16, 17, 40, 64, 65] {
+            for _ in 0..20 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        [0x00, 0xFF, (x >> 8) as u8][(x % 3) as usize]
+                    })
+                    .collect();
+                let end = len as u64 * 8 + 70;
+                for from in (0..end).step_by(5) {
+                    for to in (from..end).step_by(9) {
+                        for clear in [false, true] {
+                            assert_eq!(super::scan_bits(&b, from, to, clear), naive(&b, from, to, clear));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
