@@ -71,7 +71,7 @@ fn scan_bits(bytes: &[u8], from: u64, to: u64, clear: bool) -> (u64, Option<u64>
     let mut bit = from;
     while bit < to {
         let byte_index = bit / 8;
-        if bit % 8 == 0 && to - bit >= 64 {
+        if bit.is_multiple_of(8) && to - bit >= 64 {
             let word = usize::try_from(byte_index)
                 .ok()
                 .and_then(|i| bytes.get(i..i.checked_add(8)?))
