@@ -165,8 +165,9 @@ rm -f out.raw
 # The same on the disk file system (DISK_DIR, default target/bench-disk under the repository).
 DISK_DIR=${DISK_DIR:-$ROOT/target/bench-disk}
 mkdir -p "$DISK_DIR"
+# Each run starts with no dirty pages of the previous one waiting for the disk (sync).
 echo "== cat to $DISK_DIR vs cp and qemu-img convert to the same place"
-compare cat-disk "$ROUNDS" --warmup 1 --runs "$RUNS" --prepare "rm -f $DISK_DIR/out.raw" \
+compare cat-disk "$ROUNDS" --warmup 1 --runs "$RUNS" --prepare "rm -f $DISK_DIR/out.raw; sync" \
   -n "vhd-validate cat" "$V cat full.vhd -o $DISK_DIR/out.raw" \
   -n "qemu-img convert" "qemu-img convert -f vpc -O raw full.vhd $DISK_DIR/out.raw" \
   -n "cp flat file" "cp flat.raw $DISK_DIR/out.raw"
