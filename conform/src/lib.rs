@@ -625,22 +625,30 @@ use vhd_validator::manifest::safe_join;
 /// # Errors
 /// [`ConformError::Corpus`] listing every problem.
 pub(crate) fn verify_files(dir: &Path, cases: &[&Case]) -> Result<(), ConformError> {
-    let mut problems = Vec::new();
-    for case in cases {
-        for f in &case.files {
+    // Every file hashed on the worker pool, largest first; problems listed in case order.
+    let files: Vec<(&Case, &vhd_validator::manifest::CaseFile)> =
+        cases.iter().flat_map(|case| case.files.iter().map(move |f| (*case, f))).collect();
+    let checked = vhd_validator::parallel::map_costliest_first(
+        &files,
+        |(_, f)| f.size,
+        |(case, f)| {
             let Some(p) = safe_join(dir, &f.path) else {
-                problems.push(format!("{}: file path {:?} is not a plain relative path", case.id, f.path));
-                continue;
+                return Some(format!("{}: file path {:?} is not a plain relative path", case.id, f.path));
             };
             match file_sha256(&p) {
-                Ok((sha, size)) if size == f.size && sha == f.sha256 => {}
-                Ok((sha, size)) => problems.push(format!(
+                Ok((sha, size)) if size == f.size && sha == f.sha256 => None,
+                Ok((sha, size)) => Some(format!(
                     "{}: {} has {size} bytes, SHA-256 {sha}; the manifest says {} bytes, {}",
                     case.id, f.path, f.size, f.sha256
                 )),
-                Err(e) => problems.push(format!("{}: {}: {e}", case.id, f.path)),
+                Err(e) => Some(format!("{}: {}: {e}", case.id, f.path)),
             }
-        }
+        },
+    );
+    let mut checked = checked.into_iter();
+    let mut problems = Vec::new();
+    for case in cases {
+        problems.extend(checked.by_ref().take(case.files.len()).flatten());
         for rel in case.chain.iter().chain(std::iter::once(&case.image)) {
             if !case.files.iter().any(|f| &f.path == rel) {
                 problems.push(format!("{}: {rel} is not among the case's files", case.id));

@@ -140,6 +140,12 @@ pub trait ReadAt {
 pub struct FileSource {
     file: File,
     len: u64,
+    /// The first [`HEAD_CACHE`] bytes and the last [`TAIL_CACHE`] bytes (all of a file of at
+    /// most `HEAD_CACHE` bytes), read once at open: the hard disk footer, its copy, the dynamic
+    /// disk header and, for small disks, the BAT and the first sector bitmap are then one read
+    /// each instead of one read per structure.
+    head: Box<[u8]>,
+    tail: Box<[u8]>,
     #[cfg(unix)]
     dev_ino: (u64, u64),
 }
@@ -171,9 +177,25 @@ impl FileSource {
             use std::os::unix::fs::MetadataExt;
             (meta.dev(), meta.ino())
         };
+        let len = meta.len();
+        let read = |offset: u64, n: u64| -> Box<[u8]> {
+            let mut b = vec![0u8; usize::try_from(n).unwrap_or(0)];
+            match read_file_at(&file, &mut b, offset) {
+                Ok(got) if got == b.len() => b.into_boxed_slice(),
+                _ => Box::default(),
+            }
+        };
+        let head = read(0, len.min(HEAD_CACHE));
+        let tail = if len > HEAD_CACHE {
+            read(len - TAIL_CACHE.min(len - HEAD_CACHE), TAIL_CACHE.min(len - HEAD_CACHE))
+        } else {
+            Box::default()
+        };
         FileSource {
             file,
-            len: meta.len(),
+            len,
+            head,
+            tail,
             #[cfg(unix)]
             dev_ino,
         }
@@ -324,9 +346,29 @@ impl ReadAt for FileSource {
         }
         let room = usize::try_from(self.len - offset).unwrap_or(usize::MAX);
         let want = buf.len().min(room);
+        let tail_start = self.len - self.tail.len() as u64;
+        let cached = match offset.checked_add(want as u64) {
+            Some(end) if end <= self.head.len() as u64 => {
+                usize::try_from(offset).ok().and_then(|o| self.head.get(o..o + want))
+            }
+            Some(_) if offset >= tail_start && !self.tail.is_empty() => {
+                usize::try_from(offset - tail_start).ok().and_then(|o| self.tail.get(o..o + want))
+            }
+            _ => None,
+        };
+        if let Some(bytes) = cached {
+            buf[..want].copy_from_slice(bytes);
+            return Ok(want);
+        }
         read_file_at(&self.file, &mut buf[..want], offset)
     }
 }
+
+/// Bytes at the start of an image file read once at open ([`FileSource`]).
+const HEAD_CACHE: u64 = 4096;
+
+/// Bytes at the end of an image file read once at open: the hard disk footer.
+const TAIL_CACHE: u64 = 512;
 
 #[cfg(unix)]
 fn read_file_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {

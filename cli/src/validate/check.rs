@@ -104,10 +104,12 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
         // The type the directory listing gives (no stat; `lstat` where the file system does
         // not say), not followed through a symbolic link.
         let kind = entry.file_type().map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
-        listed.push((entry.path(), kind));
+        listed.push((entry.file_name(), kind));
     }
+    // Entries of one directory: their names order them as their paths would.
     listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (p, kind) in listed {
+    for (name, kind) in listed {
+        let p = dir.join(name);
         if kind.is_dir() {
             walk(&p, found)?;
         } else if is_image_name(&p) {
