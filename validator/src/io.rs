@@ -346,13 +346,14 @@ impl ReadAt for FileSource {
         }
         let room = usize::try_from(self.len - offset).unwrap_or(usize::MAX);
         let want = buf.len().min(room);
-        let tail_start = self.len - self.tail.len() as u64;
+        let (head_len, tail_len) = (<[u8]>::len(&self.head), <[u8]>::len(&self.tail));
+        let tail_start = self.len - tail_len as u64;
         let cached = match offset.checked_add(want as u64) {
-            Some(end) if end <= self.head.len() as u64 => {
-                usize::try_from(offset).ok().and_then(|o| self.head.get(o..o + want))
+            Some(end) if end <= head_len as u64 => {
+                usize::try_from(offset).ok().and_then(|o| self.head.get(o..)?.get(..want))
             }
-            Some(_) if offset >= tail_start && !self.tail.is_empty() => {
-                usize::try_from(offset - tail_start).ok().and_then(|o| self.tail.get(o..o + want))
+            Some(_) if offset >= tail_start && tail_len > 0 => {
+                usize::try_from(offset - tail_start).ok().and_then(|o| self.tail.get(o..)?.get(..want))
             }
             _ => None,
         };
