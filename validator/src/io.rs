@@ -444,3 +444,31 @@ impl<R: ReadAt> ReadAt for ChunkLimited<R> {
         self.inner.read_at(offset, &mut buf[..n])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FileSource, ReadAt, HEAD_CACHE, TAIL_CACHE};
+
+    /// Reads served from the bytes cached at open are the file's bytes: inside the head, inside
+    /// the tail, across either edge, short at the end of the file; for files smaller than the
+    /// head, the size of the head, and larger.
+    #[test]
+    fn cached_reads_are_the_files_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0u64, 100, HEAD_CACHE, HEAD_CACHE + 1, HEAD_CACHE + 300, 3 * HEAD_CACHE] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let src = FileSource::open(&path).unwrap();
+            let edges = [0, 1, HEAD_CACHE - 1, HEAD_CACHE, len.saturating_sub(TAIL_CACHE), len.saturating_sub(1), len];
+            for &at in &edges {
+                for n in [0usize, 1, 2, 511, 512, 513, 4096, 5000] {
+                    let mut buf = vec![0xEEu8; n];
+                    let got = src.read_at(at, &mut buf).unwrap();
+                    let want = bytes.get(at as usize..).map_or(&[][..], |b| &b[..n.min(b.len())]);
+                    assert_eq!(&buf[..got], want, "file of {len} bytes, {n} at {at}");
+                }
+            }
+        }
+    }
+}
