@@ -48,9 +48,8 @@ pub struct Guard(std::sync::Arc<Client>);
 impl Drop for Guard {
     fn drop(&mut self) {
         let state = std::mem::take(&mut *self.0.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        if let State::Running { child, stdin } = state {
+        if let State::Running { mut child, stdin } = state {
             drop(stdin);
-            let mut child = child;
             let _ = child.wait();
         }
     }

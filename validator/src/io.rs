@@ -186,11 +186,9 @@ impl FileSource {
             }
         };
         let head = read(0, len.min(HEAD_CACHE));
-        let tail = if len > HEAD_CACHE {
-            read(len - TAIL_CACHE.min(len - HEAD_CACHE), TAIL_CACHE.min(len - HEAD_CACHE))
-        } else {
-            Box::default()
-        };
+        // What of the last TAIL_CACHE bytes the head does not hold (none of a small file).
+        let tail_len = len.saturating_sub(HEAD_CACHE).min(TAIL_CACHE);
+        let tail = read(len - tail_len, tail_len);
         FileSource {
             file,
             len,
